@@ -1,0 +1,245 @@
+"""The ``newsroom`` command. It parses, calls the API, prints: results on stdout, progress on stderr.
+
+Exit codes: 0 success; 2 bad usage, input or configuration; 3 ran correctly but the outcome was
+negative; 1 unexpected failure. Heavy libraries are imported inside commands, never at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from newsroom.errors import NewsroomError
+
+log = logging.getLogger("newsroom")
+
+
+class Ctx:
+    def __init__(self, workspace: str | None) -> None:
+        self.workspace = workspace
+
+    def settings(self, **explicit: Any) -> Any:
+        from newsroom.config import Settings
+
+        return Settings.load(workspace=self.workspace, **explicit)
+
+
+def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
+    """Print the result: exactly one JSON document with ``--json``, else a human rendering."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    else:
+        human()
+
+
+def provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("--provider", type=str, default=None,
+                     help="local (default), openai, anthropic or scripted [env NEWSROOM_PROVIDER]"),
+        click.option("--model", default=None, help="model name [env NEWSROOM_MODEL]"),
+        click.option("--base-url", default=None, help="OpenAI/Anthropic-compatible server URL "
+                                                       "[env NEWSROOM_BASE_URL]"),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="print one JSON document on stdout")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--workspace", envvar="NEWSROOM_WORKSPACE", default=None, metavar="DIR",
+              help="where logs/, newsroom.toml and the style store live [default: current directory]")
+@click.option("-v", "--verbose", count=True, help="log to stderr (-vv for debug)")
+@click.version_option(package_name="newsroom")
+@click.pass_context
+def cli(ctx: click.Context, workspace: str | None, verbose: int) -> None:
+    """newsroom: write publication-quality articles with a metered pipeline of AI agents.
+
+    Runs offline on a local model by default; every LLM call is recorded in the ROI ledger
+    (logs/execution_roi.jsonl).
+    """
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Ctx(workspace)
+
+
+# -- health -----------------------------------------------------------------------------------
+@cli.command()
+@provider_options
+@json_option
+@click.pass_obj
+def health(obj: Ctx, provider: str | None, model: str | None, base_url: str | None, as_json: bool) -> int:
+    """Check the provider, the model file, the style store, the ledger and the flags."""
+    from newsroom.health import run_checks
+
+    settings = obj.settings(provider=provider, model=model, base_url=base_url)
+    checks = run_checks(settings)
+    ok = all(c.ok for c in checks)
+
+    def human() -> None:
+        for c in checks:
+            mark = "ok  " if c.ok else "FAIL"
+            click.echo(f"{mark} {c.name:<12} {c.duration_ms:8.1f} ms  {c.detail}")
+
+    emit(as_json, {"ok": ok, "checks": [c.as_dict() for c in checks]}, human)
+    config_failures = [c for c in checks if c.config_error]
+    if config_failures:
+        raise_config = config_failures[0].detail
+        from newsroom.errors import ConfigError
+
+        raise ConfigError(raise_config)
+    return 0 if ok else 3
+
+
+# -- flags ------------------------------------------------------------------------------------
+@cli.group()
+def flags() -> None:
+    """Feature flags as evaluated now (file < NEWSROOM_FLAG_* env < --flag)."""
+
+
+@flags.command("list")
+@click.option("--flag", "flag_pairs", multiple=True, metavar="NAME=VALUE", help="override a flag")
+@click.option("--execution-id", default=None, help="evaluate percentage rollouts for this id")
+@json_option
+@click.pass_obj
+def flags_list(obj: Ctx, flag_pairs: tuple[str, ...], execution_id: str | None, as_json: bool) -> int:
+    """Every flag with its value and where the value came from."""
+    from newsroom import flags as flagmod
+
+    settings = obj.settings(flag_overrides=flagmod.parse_overrides(flag_pairs))
+    evaluated = flagmod.evaluate(settings, execution_id)
+
+    def human() -> None:
+        for f in evaluated.values():
+            spec = flagmod.FLAGS[f.name]
+            click.echo(f"{f.name:<14} {'on ' if f.value else 'off'}  ({f.source}) "
+                       f"{spec.on if f.value else spec.off}")
+
+    emit(as_json, [f.as_dict() for f in evaluated.values()], human)
+    return 0
+
+
+@flags.command("get")
+@click.argument("name")
+@click.option("--flag", "flag_pairs", multiple=True, metavar="NAME=VALUE", help="override a flag")
+@click.option("--execution-id", default=None, help="evaluate percentage rollouts for this id")
+@json_option
+@click.pass_obj
+def flags_get(obj: Ctx, name: str, flag_pairs: tuple[str, ...], execution_id: str | None,
+              as_json: bool) -> int:
+    """One flag's value."""
+    from newsroom import flags as flagmod
+
+    settings = obj.settings(flag_overrides=flagmod.parse_overrides(flag_pairs))
+    flag = flagmod.get(settings, name, execution_id)
+    emit(as_json, flag.as_dict(), lambda: click.echo("on" if flag.value else "off"))
+    return 0
+
+
+# -- roi --------------------------------------------------------------------------------------
+@cli.group()
+def roi() -> None:
+    """The ROI ledger: what every LLM call cost."""
+
+
+def _ledger_records(obj: Ctx) -> tuple[list[dict[str, Any]], Any]:
+    from newsroom.roi.ledger import RoiLedger
+
+    settings = obj.settings()
+    report = RoiLedger(settings.ledger_path).read()
+    if report.skipped_lines:
+        click.echo(f"warning: skipped {len(report.skipped_lines)} unreadable ledger line(s): "
+                   f"{report.skipped_lines[:5]}", err=True)
+    return report.records, settings
+
+
+def _fmt_cost(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:.6f}"
+
+
+@roi.command("summary")
+@json_option
+@click.pass_obj
+def roi_summary(obj: Ctx, as_json: bool) -> int:
+    """Calls, tokens, cost, latency p50/p95 and failures per run, stage and model."""
+    from newsroom.roi.summary import summarize
+
+    records, settings = _ledger_records(obj)
+    summary = summarize(records)
+
+    def human() -> None:
+        t = summary["total"]
+        click.echo(f"ledger {settings.ledger_path}")
+        click.echo(f"{t['calls']} calls ({t['failures']} failed), {t['input_tokens']} in "
+                   f"({t['cached_input_tokens']} cached) / {t['output_tokens']} out tokens, "
+                   f"cost {_fmt_cost(t['cost_usd'])}")
+        for title in ("stages", "models", "runs"):
+            click.echo(f"\nby {title[:-1]}:")
+            for key, g in summary[title].items():
+                p50, p95 = g["latency_ms_p50"] or 0, g["latency_ms_p95"] or 0
+                click.echo(f"  {key:<34} {g['calls']:>5} calls {g['failures']:>3} failed "
+                           f"{g['input_tokens'] + g['output_tokens']:>9} tok {_fmt_cost(g['cost_usd']):>12} "
+                           f"p50 {p50:8.1f} ms p95 {p95:8.1f} ms")
+
+    emit(as_json, summary, human)
+    return 0
+
+
+@roi.command("calls")
+@click.option("--execution-id", default=None, help="only this run's calls")
+@click.option("--limit", type=int, default=None, help="only the last N calls")
+@json_option
+@click.pass_obj
+def roi_calls(obj: Ctx, execution_id: str | None, limit: int | None, as_json: bool) -> int:
+    """One line per LLM call attempt."""
+    records, _ = _ledger_records(obj)
+    calls = [r for r in records if r.get("type") == "llm_call"
+             and (execution_id is None or r.get("execution_id") == execution_id)]
+    if limit is not None:
+        calls = calls[-limit:]
+
+    def human() -> None:
+        for c in calls:
+            click.echo(f"{c.get('ts')} {c.get('execution_id')} {c.get('stage'):<12} {c.get('agent')!s:<20} "
+                       f"{c.get('status'):<5} #{c.get('attempt')} {c.get('input_tokens')}+{c.get('output_tokens')} "
+                       f"tok {c.get('duration_ms')} ms {_fmt_cost(c.get('cost_usd'))}")
+
+    emit(as_json, calls, human)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: expected errors become one line and an exit code; a traceback is a bug."""
+    try:
+        code = cli.main(args=argv, prog_name="newsroom", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.UsageError | click.BadParameter) else exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("newsroom: aborted", err=True)
+        sys.exit(130)
+    except NewsroomError as exc:
+        click.echo(f"newsroom: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("newsroom: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        log.debug("unexpected failure", exc_info=True)
+        click.echo(f"newsroom: unexpected error: {type(exc).__name__}: {exc} "
+                   "(run with -vv for the traceback; this is a bug, please report it)", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Settings: one frozen object, resolved once, passed down.
+
+Precedence, highest first: explicit argument > ``NEWSROOM_*`` environment variable >
+``<workspace>/newsroom.toml`` > default. A missing or malformed piece raises ``ConfigError``
+that says what to set.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from newsroom.errors import ConfigError
+
+Provider = Literal["local", "openai", "anthropic", "scripted"]
+PROVIDERS: tuple[str, ...] = ("local", "openai", "anthropic", "scripted")
+CONFIG_FILE = "newsroom.toml"
+
+DEFAULT_MODELS: dict[str, str] = {
+    "local": "SmolLM2-135M-Instruct-Q4_1",
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-3-5-haiku-latest",
+    "scripted": "scripted",
+}
+KEY_ENV: dict[str, str] = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+
+
+class Price(BaseModel):
+    """A user-supplied price in USD per million tokens (e.g. for a self-hosted model)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+
+
+class Settings(BaseModel):
+    """Everything a run needs to know, resolved once (see module docstring for precedence)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    workspace: Path = Field(default_factory=Path.cwd)
+    provider: Provider = "local"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = Field(default=None, repr=False)
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    budget_usd: float | None = Field(default=None, ge=0)
+    budget_tokens: int | None = Field(default=None, ge=0)
+    max_revisions: int = Field(default=2, ge=0, le=10)
+    crews_dir: Path | None = None
+    flows_dir: Path | None = None
+    knowledge_dir: Path | None = None
+    chroma_url: str | None = None
+    style_timeout_ms: int = Field(default=500, gt=0)
+    local_n_ctx: int = Field(default=4096, ge=512, description="context per parallel slot")
+    local_parallel: int = Field(default=2, ge=1, le=32)
+    local_threads: int | None = Field(default=None, ge=1)
+    flags: dict[str, Any] = Field(default_factory=dict, description="flag values from newsroom.toml")
+    flag_overrides: dict[str, str] = Field(default_factory=dict, description="--flag NAME=VALUE")
+    prices: dict[str, Price] = Field(default_factory=dict, description="extra per-model prices")
+
+    @property
+    def model_name(self) -> str:
+        return self.model or DEFAULT_MODELS[self.provider]
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.workspace / "logs" / "execution_roi.jsonl"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.workspace / ".newsroom"
+
+    def secret(self) -> str | None:
+        """The API key for a remote provider, from the explicit setting or its env var."""
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        env = KEY_ENV.get(self.provider)
+        return os.environ.get(env) if env else None
+
+    @classmethod
+    def load(cls, *, workspace: Path | str | None = None, env: Mapping[str, str] | None = None,
+             **explicit: Any) -> Settings:
+        """Resolve settings from file, environment and explicit arguments (``None`` = unset)."""
+        env = os.environ if env is None else env
+        ws = Path(workspace or env.get("NEWSROOM_WORKSPACE") or Path.cwd()).expanduser().resolve()
+        values: dict[str, Any] = _read_file(ws / CONFIG_FILE)
+        values.update(_read_env(env))
+        values.update({k: v for k, v in explicit.items() if v is not None})
+        values["workspace"] = ws
+        return build(values, source=str(ws / CONFIG_FILE))
+
+
+def build(values: dict[str, Any], *, source: str) -> Settings:
+    """Validate raw values into ``Settings``, turning pydantic's report into one clear line."""
+    provider = values.get("provider")
+    if provider is not None and provider not in PROVIDERS:
+        raise ConfigError(
+            f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)} "
+            "(--provider or NEWSROOM_PROVIDER)"
+        )
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "?"
+        raise ConfigError(
+            f"invalid setting {field!r} = {err.get('input')!r}: {err['msg']} (from {source}, "
+            "NEWSROOM_* environment or command-line options)"
+        ) from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove the file") from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}; fix or remove the file") from None
+    # The same table can live in a pyproject-style [tool.newsroom] section or at top level.
+    table = data.get("tool", {}).get("newsroom", data)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.newsroom] must be a table")
+    table = {k: v for k, v in table.items() if k != "tool"}
+    known = set(Settings.model_fields) - {"workspace", "flag_overrides", "api_key"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting {unknown[0]!r}; known settings: {', '.join(sorted(known))}"
+        )
+    return dict(table)
+
+
+_ENV_FIELDS = {
+    "provider": "NEWSROOM_PROVIDER",
+    "model": "NEWSROOM_MODEL",
+    "base_url": "NEWSROOM_BASE_URL",
+    "timeout_s": "NEWSROOM_TIMEOUT_S",
+    "max_retries": "NEWSROOM_MAX_RETRIES",
+    "budget_usd": "NEWSROOM_BUDGET_USD",
+    "budget_tokens": "NEWSROOM_BUDGET_TOKENS",
+    "max_revisions": "NEWSROOM_MAX_REVISIONS",
+    "crews_dir": "NEWSROOM_CREWS",
+    "flows_dir": "NEWSROOM_FLOWS",
+    "knowledge_dir": "NEWSROOM_KNOWLEDGE",
+    "chroma_url": "NEWSROOM_CHROMA_URL",
+    "style_timeout_ms": "NEWSROOM_STYLE_TIMEOUT_MS",
+    "local_n_ctx": "NEWSROOM_LOCAL_N_CTX",
+    "local_parallel": "NEWSROOM_LOCAL_PARALLEL",
+    "local_threads": "NEWSROOM_LOCAL_THREADS",
+}
+
+
+def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
+    return {field: env[name] for field, name in _ENV_FIELDS.items() if env.get(name)}

@@ -1,0 +1,192 @@
+"""Feature flags, evaluated through the OpenFeature SDK.
+
+The default provider layers, lowest first: the flag's default, ``[flags]`` in the workspace's
+``newsroom.toml`` (or ``[tool.newsroom.flags]``), ``NEWSROOM_FLAG_<NAME>`` environment variables,
+then ``--flag NAME=VALUE``. A value is ``on``/``off`` (or true/false/1/0) or a percentage such as
+``"25%"``: a rollout keyed on the execution id, so one run sees one consistent value and the same
+id always gets the same answer. An application may plug in its own OpenFeature provider.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from openfeature import api
+from openfeature.evaluation_context import EvaluationContext
+from openfeature.exception import ErrorCode
+from openfeature.flag_evaluation import FlagResolutionDetails, Reason
+from openfeature.provider import AbstractProvider, FeatureProvider, Metadata
+
+from newsroom.config import Settings
+from newsroom.errors import ConfigError
+
+DOMAIN = "newsroom"
+
+
+@dataclass(frozen=True)
+class FlagSpec:
+    name: str
+    default: bool
+    on: str
+    off: str
+
+
+FLAGS: dict[str, FlagSpec] = {f.name: f for f in (
+    FlagSpec("flow_engine", True, "stages run on a crewAI Flow",
+             "the same stages run as a plain sequence (the rollback path)"),
+    FlagSpec("style_memory", True, "the writer and editor retrieve rules and exemplars from Chroma",
+             "no retrieval; prompts carry the static rules only"),
+    FlagSpec("roi_telemetry", True, "ledger records are written", "metering runs but nothing is written"),
+    FlagSpec("llm_review", True, "the editor agent reviews each draft", "deterministic gate only"),
+    FlagSpec("budget_guard", True, "budgets stop a run before and after an overspending call",
+             "budgets are not enforced"),
+)}
+
+_TRUE = {"on", "true", "1", "yes", "enabled"}
+_FALSE = {"off", "false", "0", "no", "disabled"}
+
+
+@dataclass(frozen=True)
+class FlagValue:
+    """A parsed setting: a fixed boolean or a rollout percentage."""
+
+    enabled: bool | None = None
+    percent: float | None = None
+
+    def resolve(self, flag: str, key: str | None) -> tuple[bool, str]:
+        if self.percent is None:
+            return bool(self.enabled), Reason.STATIC
+        if key is None:
+            return False, Reason.DEFAULT
+        digest = hashlib.sha256(f"{flag}:{key}".encode()).digest()
+        bucket = int.from_bytes(digest[:4], "big") % 10_000
+        return bucket < self.percent * 100, Reason.SPLIT
+
+
+def parse_value(flag: str, raw: Any, source: str) -> FlagValue:
+    if flag not in FLAGS:
+        raise ConfigError(f"unknown flag {flag!r} in {source}; known flags: {', '.join(FLAGS)}")
+    if isinstance(raw, bool):
+        return FlagValue(enabled=raw)
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return FlagValue(enabled=True)
+    if text in _FALSE:
+        return FlagValue(enabled=False)
+    if text.endswith("%"):
+        try:
+            pct = float(text[:-1])
+        except ValueError:
+            pct = -1.0
+        if 0 <= pct <= 100:
+            return FlagValue(percent=pct)
+    raise ConfigError(f"flag {flag!r} has value {raw!r} in {source}; use on, off or a percentage like '25%'")
+
+
+def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Turn ``--flag NAME=VALUE`` options into a mapping, validating names and values."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ConfigError(f"--flag {pair!r} must look like NAME=VALUE, e.g. --flag llm_review=off")
+        parse_value(name.strip(), value, "--flag")
+        out[name.strip()] = value.strip()
+    return out
+
+
+class NewsroomFlagProvider(AbstractProvider):
+    """File < env < command line, as described in the module docstring."""
+
+    def __init__(self, settings: Settings, env: Mapping[str, str] | None = None) -> None:
+        env = os.environ if env is None else env
+        layers: dict[str, tuple[FlagValue, str]] = {}
+        for name, raw in settings.flags.items():
+            layers[name] = (parse_value(name, raw, "newsroom.toml [flags]"), "file")
+        for var, raw in env.items():
+            if var.startswith("NEWSROOM_FLAG_"):
+                name = var.removeprefix("NEWSROOM_FLAG_").lower()
+                layers[name] = (parse_value(name, raw, f"environment variable {var}"), "env")
+        for name, raw in settings.flag_overrides.items():
+            layers[name] = (parse_value(name, raw, "--flag"), "cli")
+        self._layers = layers
+
+    def get_metadata(self) -> Metadata:
+        return Metadata(name="newsroom-settings")
+
+    def resolve_boolean_details(self, flag_key: str, default_value: bool,
+                                evaluation_context: EvaluationContext | None = None
+                                ) -> FlagResolutionDetails[bool]:
+        if flag_key not in FLAGS:
+            return FlagResolutionDetails(value=default_value, reason=Reason.ERROR,
+                                         error_code=ErrorCode.FLAG_NOT_FOUND,
+                                         error_message=f"unknown flag {flag_key!r}")
+        layer = self._layers.get(flag_key)
+        if layer is None:
+            return FlagResolutionDetails(value=FLAGS[flag_key].default, reason=Reason.DEFAULT,
+                                         variant="default")
+        value, source = layer
+        key = evaluation_context.targeting_key if evaluation_context else None
+        enabled, reason = value.resolve(flag_key, key)
+        return FlagResolutionDetails(value=enabled, reason=reason, variant=source)
+
+    # Every newsroom flag is boolean; other types are a caller's mistake, reported OpenFeature's way.
+    def _mismatch(self, flag_key: str, default_value: Any) -> FlagResolutionDetails[Any]:
+        return FlagResolutionDetails(value=default_value, reason=Reason.ERROR,
+                                     error_code=ErrorCode.TYPE_MISMATCH,
+                                     error_message=f"newsroom flag {flag_key!r} is boolean")
+
+    def resolve_string_details(self, flag_key: str, default_value: str,
+                               evaluation_context: EvaluationContext | None = None
+                               ) -> FlagResolutionDetails[str]:
+        return self._mismatch(flag_key, default_value)
+
+    def resolve_integer_details(self, flag_key: str, default_value: int,
+                                evaluation_context: EvaluationContext | None = None
+                                ) -> FlagResolutionDetails[int]:
+        return self._mismatch(flag_key, default_value)
+
+    def resolve_float_details(self, flag_key: str, default_value: float,
+                              evaluation_context: EvaluationContext | None = None
+                              ) -> FlagResolutionDetails[float]:
+        return self._mismatch(flag_key, default_value)
+
+    def resolve_object_details(self, flag_key: str, default_value: Any,
+                               evaluation_context: EvaluationContext | None = None
+                               ) -> FlagResolutionDetails[Any]:
+        return self._mismatch(flag_key, default_value)
+
+
+@dataclass(frozen=True)
+class EvaluatedFlag:
+    name: str
+    value: bool
+    reason: str
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "reason": self.reason, "source": self.source}
+
+
+def evaluate(settings: Settings, execution_id: str | None = None,
+             provider: FeatureProvider | None = None) -> dict[str, EvaluatedFlag]:
+    """Every flag as it stands for this execution, through an OpenFeature client."""
+    api.set_provider(provider or NewsroomFlagProvider(settings), domain=DOMAIN)
+    client = api.get_client(DOMAIN)
+    ctx = EvaluationContext(targeting_key=execution_id)
+    out: dict[str, EvaluatedFlag] = {}
+    for name, spec in FLAGS.items():
+        details = client.get_boolean_details(name, spec.default, ctx)
+        out[name] = EvaluatedFlag(name, bool(details.value), str(details.reason or ""),
+                                  details.variant or "default")
+    return out
+
+
+def get(settings: Settings, name: str, execution_id: str | None = None) -> EvaluatedFlag:
+    if name not in FLAGS:
+        raise ConfigError(f"unknown flag {name!r}; known flags: {', '.join(FLAGS)}")
+    return evaluate(settings, execution_id)[name]

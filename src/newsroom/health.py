@@ -1,0 +1,94 @@
+"""``newsroom health``: everything a run needs, each check timed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from newsroom.config import Settings
+from newsroom.errors import ConfigError, NewsroomError
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    duration_ms: float
+    config_error: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail,
+                "duration_ms": round(self.duration_ms, 1)}
+
+
+def _timed(name: str, fn: Callable[[], str]) -> Check:
+    started = time.perf_counter()
+    try:
+        detail = fn()
+        return Check(name, True, detail, (time.perf_counter() - started) * 1000)
+    except NewsroomError as exc:
+        return Check(name, False, str(exc), (time.perf_counter() - started) * 1000,
+                     config_error=isinstance(exc, ConfigError))
+    except Exception as exc:  # a health check reports failures, it does not crash
+        return Check(name, False, f"{type(exc).__name__}: {exc}", (time.perf_counter() - started) * 1000)
+
+
+def _model_file(settings: Settings) -> str:
+    if settings.provider != "local":
+        return f"not needed for provider {settings.provider!r}"
+    from newsroom.llm.local import default_model_path
+
+    path = default_model_path()
+    return f"{path} ({path.stat().st_size / 1e6:.0f} MB)"
+
+
+def _provider(settings: Settings) -> str:
+    from newsroom.llm.base import ChatRequest
+    from newsroom.llm.factory import build_metered, new_execution_id, preflight
+
+    preflight(settings)
+    metered = build_metered(settings, execution_id=new_execution_id())
+    completion = metered.complete(ChatRequest.of("Reply with the word ok.", max_tokens=4),
+                                  stage="health", agent="health")
+    return (f"{settings.provider}/{settings.model_name} answered in "
+            f"{metered.totals().total.llm_seconds * 1000:.0f} ms ({completion.usage.total_tokens} tokens)")
+
+
+def _ledger(settings: Settings) -> str:
+    from newsroom.roi.ledger import RoiLedger
+
+    path = settings.ledger_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        raise ConfigError(f"cannot create {str(path.parent)!r}")
+    report = RoiLedger(path).read()
+    skipped = f", {len(report.skipped_lines)} unreadable line(s) skipped" if report.skipped_lines else ""
+    return f"{path}: {len(report.records)} records{skipped}"
+
+
+def _flags(settings: Settings) -> str:
+    from newsroom import flags
+
+    evaluated = flags.evaluate(settings)
+    return ", ".join(f"{f.name}={'on' if f.value else 'off'}" for f in evaluated.values())
+
+
+def _style_store(settings: Settings) -> str:
+    from newsroom.style.memory import StyleMemory
+
+    return StyleMemory.from_settings(settings).health()
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    checks: list[tuple[str, Callable[[Settings], str]]] = [
+        ("flags", _flags), ("ledger", _ledger), ("model_file", _model_file), ("provider", _provider)]
+    try:
+        import newsroom.style.memory  # noqa: F401  (present once the style memory ships)
+
+        checks.append(("style_store", _style_store))
+    except ImportError:
+        pass
+    return [_timed(name, lambda fn=fn: fn(settings)) for name, fn in checks]  # type: ignore[misc]

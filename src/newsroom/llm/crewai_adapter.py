@@ -1,0 +1,135 @@
+"""crewAI, switched off from phoning home, and the ``BaseLLM`` adapter that routes it through Metered.
+
+Import crewAI only through ``load_crewai()``: the environment switches must be set before crewAI
+is first imported, or it starts telemetry, tracing and a version check over the network.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from newsroom.llm.base import ChatRequest, Message
+from newsroom.llm.metered import Metered
+from newsroom.llm.structured import complete_structured
+
+_QUIET_ENV = {
+    "CREWAI_DISABLE_TELEMETRY": "true",
+    "CREWAI_DISABLE_VERSION_CHECK": "true",
+    "CREWAI_TRACING_ENABLED": "false",
+    "OTEL_SDK_DISABLED": "true",
+}
+
+
+@cache
+def load_crewai() -> ModuleType:
+    """Import crewAI with telemetry, tracing and the version check off."""
+    os.environ.update(_QUIET_ENV)
+    import crewai
+
+    return crewai
+
+
+def _llm_base() -> type:
+    load_crewai()
+    from crewai.llms.base_llm import BaseLLM
+
+    return BaseLLM
+
+
+def _content(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):  # multi-part content: keep the text parts
+        return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in value)
+    return "" if value is None else str(value)
+
+
+def to_request(messages: str | list[dict[str, Any]], *, max_tokens: int, temperature: float | None,
+               stop: list[str]) -> ChatRequest:
+    if isinstance(messages, str):
+        messages = [{"role": "user", "content": messages}]
+    converted = []
+    for m in messages:
+        role = m.get("role", "user")
+        converted.append(Message(role if role in ("system", "user", "assistant") else "user",
+                                 _content(m.get("content"))))
+    return ChatRequest(messages=tuple(converted), max_tokens=max_tokens, temperature=temperature,
+                       stop=tuple(stop))
+
+
+def make_llm(metered: Metered, *, stage: str, max_tokens: int = 512,
+             temperature: float | None = None) -> Any:
+    """A crewAI LLM for one stage; every call it makes goes through ``metered``."""
+    return _adapter_class()(model=metered.model.model_name, metered=metered, stage=stage,
+                            max_tokens=max_tokens, temperature=temperature,
+                            provider=metered.model.provider)
+
+
+@cache
+def _adapter_class() -> type:
+    base = _llm_base()
+    from crewai.events.types.llm_events import LLMCallType
+    from crewai.llms.base_llm import llm_call_context
+
+    def _call(self: Any, messages: Any, tools: Any = None, callbacks: Any = None,
+             available_functions: Any = None, from_task: Any = None, from_agent: Any = None,
+             response_model: type[BaseModel] | None = None) -> Any:
+        with llm_call_context():
+            self._emit_call_started_event(messages=messages, tools=tools, callbacks=callbacks,
+                                          available_functions=available_functions,
+                                          from_task=from_task, from_agent=from_agent)
+            agent = getattr(from_agent, "role", None) or "agent"
+            request = to_request(messages, max_tokens=int(self.max_tokens or 512),
+                                 temperature=self.temperature, stop=list(self.stop_sequences or []))
+            model = response_model or getattr(self, "response_format", None)
+            try:
+                if isinstance(model, type) and issubclass(model, BaseModel):
+                    result, completion = complete_structured(self.metered, request, model,
+                                                             stage=self.stage, agent=agent)
+                    response: Any = result
+                    text = result.model_dump_json()
+                else:
+                    completion = self.metered.complete(request, stage=self.stage, agent=agent)
+                    text = response = self._apply_stop_words(completion.text)
+            except Exception as exc:
+                self._emit_call_failed_event(error=str(exc), from_task=from_task, from_agent=from_agent)
+                raise
+            usage = {"prompt_tokens": completion.usage.input_tokens,
+                     "completion_tokens": completion.usage.output_tokens,
+                     "total_tokens": completion.usage.total_tokens,
+                     "cached_prompt_tokens": completion.usage.cached_input_tokens}
+            self._track_token_usage_internal(usage)
+            self._emit_call_completed_event(response=text, call_type=LLMCallType.LLM_CALL,
+                                            from_task=from_task, from_agent=from_agent,
+                                            messages=messages, usage=usage,
+                                            finish_reason=completion.finish_reason,
+                                            response_id=completion.response_id)
+            return response
+
+    # Metered owns retries (one ledger record per attempt); crewAI must not retry on top of it.
+    _call._crewai_rate_limit_wrapped = True  # type: ignore[attr-defined]
+
+    class MeteredCrewLLM(base):  # type: ignore[misc, valid-type]
+        """A crewAI ``BaseLLM`` that delegates every call to ``Metered``."""
+
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        llm_type: str = "newsroom"
+        metered: Any = Field(exclude=True)
+        stage: str
+        call = _call
+
+        def supports_function_calling(self) -> bool:
+            return False
+
+        def supports_stop_words(self) -> bool:
+            return True
+
+        def get_context_window_size(self) -> int:
+            return 8192
+
+    return MeteredCrewLLM

@@ -1,0 +1,224 @@
+"""``Metered``: the only path for every LLM call. It delegates, retries, records and enforces budgets.
+
+One ledger record per attempt (``attempt`` counts from 1), tagged explicitly by the caller with
+its stage and agent. Token counts are the provider's; cost comes from the price book and is
+``None`` when the model is unknown. Budgets are checked before a call (from an estimate of the
+prompt) and after it (from the provider's usage).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tenacity import (
+    AsyncRetrying,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from newsroom.errors import BudgetExceeded, ProviderError
+from newsroom.llm.base import ChatModel, ChatRequest, Completion, Usage
+from newsroom.roi.ledger import RoiLedger
+from newsroom.roi.prices import PriceBook
+from newsroom.roi.records import call_record, redact, run_record
+
+CHARS_PER_TOKEN = 4  # a conservative prompt estimate for the pre-call budget check
+
+
+@dataclass(frozen=True)
+class Budget:
+    usd: float | None = None
+    tokens: int | None = None
+
+
+@dataclass
+class StageTotals:
+    llm_calls: int = 0
+    failed_calls: int = 0
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = 0.0
+    llm_seconds: float = 0.0
+
+    def add(self, usage: Usage, cost: float | None, seconds: float, ok: bool) -> None:
+        self.llm_calls += 1
+        self.failed_calls += 0 if ok else 1
+        self.input_tokens += usage.input_tokens
+        self.cached_input_tokens += usage.cached_input_tokens
+        self.output_tokens += usage.output_tokens
+        # One call of unknown price makes the sum unknown: a partial sum would understate it.
+        self.cost_usd = None if cost is None or self.cost_usd is None else self.cost_usd + cost
+        self.llm_seconds += seconds
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"llm_calls": self.llm_calls, "failed_calls": self.failed_calls,
+                "input_tokens": self.input_tokens, "cached_input_tokens": self.cached_input_tokens,
+                "output_tokens": self.output_tokens,
+                "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 8),
+                "llm_seconds": round(self.llm_seconds, 3)}
+
+
+@dataclass
+class RunTotals:
+    total: StageTotals = field(default_factory=StageTotals)
+    by_stage: dict[str, StageTotals] = field(default_factory=dict)
+
+
+class Metered:
+    """Wraps one ``ChatModel`` for one run (``execution_id``). Build it with ``llm.factory``."""
+
+    def __init__(self, model: ChatModel, ledger: RoiLedger, *, execution_id: str,
+                 prices: PriceBook | None = None, budget: Budget | None = None, max_retries: int = 3,
+                 secrets: tuple[str, ...] = (), sleep: Callable[[float], Any] = time.sleep,
+                 backoff: tuple[float, float] = (0.5, 8.0)) -> None:
+        if isinstance(model, Metered):
+            raise TypeError("Metered must never wrap another Metered")
+        self.model = model
+        self.ledger = ledger
+        self.execution_id = execution_id
+        self.prices = prices or PriceBook()
+        self.budget = budget or Budget()
+        self.max_retries = max_retries
+        self._secrets = secrets
+        self._sleep = sleep
+        self._backoff = backoff
+        self._lock = threading.Lock()
+        self._totals = RunTotals()
+        self.started = time.perf_counter()
+
+    # -- budget ---------------------------------------------------------------------------
+    def _check_before(self, request: ChatRequest, stage: str) -> None:
+        estimate = Usage(input_tokens=request.prompt_chars() // CHARS_PER_TOKEN)
+        with self._lock:
+            spent = self._totals.total
+            if self.budget.tokens is not None and spent.total_tokens + estimate.input_tokens > self.budget.tokens:
+                raise BudgetExceeded(
+                    f"[{stage}] the next call (~{estimate.input_tokens} prompt tokens) would pass the token "
+                    f"budget ({spent.total_tokens} of {self.budget.tokens} spent); raise --budget-tokens",
+                    spent_tokens=spent.total_tokens, spent_usd=spent.cost_usd)
+            cost = self.prices.cost(self.model.model_name, estimate)
+            if self.budget.usd is not None and cost is not None and spent.cost_usd is not None \
+                    and spent.cost_usd + cost > self.budget.usd:
+                raise BudgetExceeded(
+                    f"[{stage}] the next call (~${cost:.6f}) would pass the dollar budget "
+                    f"(${spent.cost_usd:.6f} of ${self.budget.usd} spent); raise --budget-usd",
+                    spent_tokens=spent.total_tokens, spent_usd=spent.cost_usd)
+
+    def _check_after(self, stage: str) -> None:
+        with self._lock:
+            spent = self._totals.total
+            over_tokens = self.budget.tokens is not None and spent.total_tokens > self.budget.tokens
+            over_usd = (self.budget.usd is not None and spent.cost_usd is not None
+                        and spent.cost_usd > self.budget.usd)
+        if over_tokens or over_usd:
+            what = (f"{spent.total_tokens} tokens of {self.budget.tokens}" if over_tokens
+                    else f"${spent.cost_usd:.6f} of ${self.budget.usd}")
+            raise BudgetExceeded(f"[{stage}] budget exceeded: spent {what}",
+                                 spent_tokens=spent.total_tokens, spent_usd=spent.cost_usd)
+
+    # -- recording ------------------------------------------------------------------------
+    def _record(self, *, stage: str, agent: str, attempt: int, seconds: float, request: ChatRequest,
+                completion: Completion | None = None, error: Exception | None = None) -> None:
+        usage = completion.usage if completion else Usage()
+        response_model = completion.model if completion else None
+        cost = self.prices.cost(response_model or self.model.model_name, usage)
+        with self._lock:
+            for totals in (self._totals.total, self._totals.by_stage.setdefault(stage, StageTotals())):
+                totals.add(usage, cost, seconds, ok=error is None)
+        record = call_record(
+            execution_id=self.execution_id, stage=stage, agent=agent, provider=self.model.provider,
+            model=self.model.model_name, response_model=response_model,
+            input_tokens=usage.input_tokens, cached_input_tokens=usage.cached_input_tokens,
+            output_tokens=usage.output_tokens, duration_ms=round(seconds * 1000, 3), cost_usd=cost,
+            status="ok" if error is None else "error", attempt=attempt,
+            finish_reason=completion.finish_reason if completion else None,
+            response_id=completion.response_id if completion else None,
+            max_tokens=request.max_tokens, structured=request.output_type is not None,
+        )
+        if error is not None:
+            record["error_type"] = type(error).__name__
+            record["error"] = redact(str(error), self._secrets)[:500]
+        self.ledger.append(record)
+
+    def _retrying_kwargs(self) -> dict[str, Any]:
+        return {
+            "stop": stop_after_attempt(self.max_retries + 1),
+            "wait": wait_exponential_jitter(initial=self._backoff[0], max=self._backoff[1]),
+            "retry": retry_if_exception(lambda e: isinstance(e, ProviderError) and e.retryable),
+            "reraise": True,
+        }
+
+    # -- calls ----------------------------------------------------------------------------
+    def complete(self, request: ChatRequest, *, stage: str, agent: str) -> Completion:
+        """Make one metered call (with retries) on behalf of ``agent`` in ``stage``."""
+        self._check_before(request, stage)
+        for attempt in Retrying(sleep=self._sleep, **self._retrying_kwargs()):
+            with attempt:
+                started = time.perf_counter()
+                try:
+                    completion = self.model.complete(request)
+                except Exception as exc:
+                    self._record(stage=stage, agent=agent, attempt=attempt.retry_state.attempt_number,
+                                 seconds=time.perf_counter() - started, request=request, error=exc)
+                    raise _as_provider_error(exc, stage, self._secrets) from exc
+                self._record(stage=stage, agent=agent, attempt=attempt.retry_state.attempt_number,
+                             seconds=time.perf_counter() - started, request=request, completion=completion)
+        self._check_after(stage)
+        return completion
+
+    async def acomplete(self, request: ChatRequest, *, stage: str, agent: str) -> Completion:
+        self._check_before(request, stage)
+        async for attempt in AsyncRetrying(sleep=asyncio.sleep, **self._retrying_kwargs()):
+            with attempt:
+                started = time.perf_counter()
+                try:
+                    completion = await self.model.acomplete(request)
+                except Exception as exc:
+                    self._record(stage=stage, agent=agent, attempt=attempt.retry_state.attempt_number,
+                                 seconds=time.perf_counter() - started, request=request, error=exc)
+                    raise _as_provider_error(exc, stage, self._secrets) from exc
+                self._record(stage=stage, agent=agent, attempt=attempt.retry_state.attempt_number,
+                             seconds=time.perf_counter() - started, request=request, completion=completion)
+        self._check_after(stage)
+        return completion
+
+    # -- run summary ----------------------------------------------------------------------
+    def totals(self) -> RunTotals:
+        with self._lock:
+            return RunTotals(
+                total=StageTotals(**vars(self._totals.total)),
+                by_stage={k: StageTotals(**vars(v)) for k, v in self._totals.by_stage.items()},
+            )
+
+    def finish(self, status: str, **extra: Any) -> dict[str, Any]:
+        """Append the run-summary record and return it."""
+        totals = self.totals()
+        record = run_record(
+            execution_id=self.execution_id, status=status, provider=self.model.provider,
+            model=self.model.model_name, duration_s=round(time.perf_counter() - self.started, 3),
+            **totals.total.as_dict(), by_stage={k: v.as_dict() for k, v in totals.by_stage.items()},
+            **extra,
+        )
+        self.ledger.append(record)
+        return record
+
+
+def _as_provider_error(exc: Exception, stage: str, secrets: tuple[str, ...]) -> ProviderError:
+    if isinstance(exc, ProviderError):
+        if exc.stage is None:
+            exc.stage = stage
+            exc.args = (f"[{stage}] {exc.args[0]}",)
+        return exc
+    return ProviderError(redact(f"{type(exc).__name__}: {exc}", secrets), stage=stage)

@@ -1,0 +1,101 @@
+"""OpenAI chat completions through the openai SDK (also the client of the local llama.cpp server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from newsroom.errors import ProviderError
+from newsroom.llm.base import ChatModel, ChatRequest, Completion, Usage
+from newsroom.llm.schema import strict_schema
+
+
+class OpenAIChatModel(ChatModel):
+    provider = "openai"
+
+    def __init__(self, model_name: str, *, api_key: str, base_url: str | None = None,
+                 timeout_s: float = 120.0, provider: str = "openai") -> None:
+        import openai
+
+        self.model_name = model_name
+        self.provider = provider
+        # Retries are ours (one ledger record per attempt), so the SDK must not retry silently.
+        kwargs: dict[str, Any] = {"api_key": api_key, "base_url": base_url, "timeout": timeout_s,
+                                  "max_retries": 0}
+        self._client = openai.OpenAI(**kwargs)
+        self._aclient = openai.AsyncOpenAI(**kwargs)
+
+    def _params(self, request: ChatRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": self.model_name,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "max_tokens": request.max_tokens,
+        }
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.stop:
+            params["stop"] = list(request.stop)[:4]
+        if request.seed is not None:
+            params["seed"] = request.seed
+        if request.output_type is not None:
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": request.output_type.__name__,
+                                "schema": strict_schema(request.output_type), "strict": True},
+            }
+        return params
+
+    def complete(self, request: ChatRequest) -> Completion:
+        try:
+            resp = self._client.chat.completions.create(**self._params(request))
+        except Exception as exc:
+            raise map_openai_error(exc, self.provider) from exc
+        return self._to_completion(resp)
+
+    async def acomplete(self, request: ChatRequest) -> Completion:
+        try:
+            resp = await self._aclient.chat.completions.create(**self._params(request))
+        except Exception as exc:
+            raise map_openai_error(exc, self.provider) from exc
+        return self._to_completion(resp)
+
+    def _to_completion(self, resp: Any) -> Completion:
+        if not getattr(resp, "choices", None):
+            raise ProviderError(f"{self.provider} returned no choices", retryable=True)
+        usage = resp.usage
+        if usage is None:
+            raise ProviderError(f"{self.provider} returned no usage; cannot meter this call")
+        details = getattr(usage, "prompt_tokens_details", None)
+        cached = (getattr(details, "cached_tokens", None) or 0) if details else 0
+        choice = resp.choices[0]
+        return Completion(
+            text=choice.message.content or "",
+            usage=Usage(input_tokens=usage.prompt_tokens, cached_input_tokens=cached,
+                        output_tokens=usage.completion_tokens),
+            model=resp.model or self.model_name,
+            finish_reason=choice.finish_reason,
+            response_id=resp.id,
+            raw=resp,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def map_openai_error(exc: Exception, provider: str) -> ProviderError:
+    """Classify an SDK exception: transient faults are retryable, the rest are not."""
+    import openai
+
+    if isinstance(exc, ProviderError):
+        return exc
+    name = type(exc).__name__
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderError(f"{provider} timed out ({name})", retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderError(f"cannot connect to {provider} ({name}); check --base-url", retryable=True)
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        retryable = status == 429 or status >= 500
+        hint = " check the API key" if status in (401, 403) else ""
+        return ProviderError(f"{provider} answered HTTP {status} ({name});{hint}".rstrip(";"),
+                             retryable=retryable)
+    return ProviderError(f"{provider} call failed: {name}: {exc}")
