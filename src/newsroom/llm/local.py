@@ -80,6 +80,16 @@ class LocalServer:
         self.base_url = address if address.startswith("http") else f"http://{address}"
         log.info("llama.cpp server on %s in %.2fs", self.base_url, time.perf_counter() - started)
 
+    def metrics(self) -> dict[str, float]:
+        """The server's own Prometheus counters (``llamacpp:*``) from ``/metrics``."""
+        import re
+        import urllib.request
+
+        with urllib.request.urlopen(self.base_url + "/metrics", timeout=10) as resp:  # noqa: S310 - loopback
+            text = resp.read().decode()
+        found = re.findall(r"^(llamacpp:[a-z_]+)\s+([0-9.eE+-]+)$", text, flags=re.MULTILINE)
+        return {name: float(value) for name, value in found}
+
     @classmethod
     def shared(cls, config: ServerConfig) -> LocalServer:
         with cls._registry_lock:

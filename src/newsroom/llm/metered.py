@@ -9,6 +9,7 @@ prompt) and after it (from the provider's usage).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 import time
 from collections.abc import Callable
@@ -155,10 +156,17 @@ class Metered:
     def _retrying_kwargs(self) -> dict[str, Any]:
         return {
             "stop": stop_after_attempt(self.max_retries + 1),
-            "wait": wait_exponential_jitter(initial=self._backoff[0], max=self._backoff[1]),
+            "wait": wait_exponential_jitter(multiplier=self._backoff[0], max=self._backoff[1]),
             "retry": retry_if_exception(lambda e: isinstance(e, ProviderError) and e.retryable),
             "reraise": True,
         }
+
+    async def _async_sleep(self, seconds: float) -> None:
+        # An injected sleep (tests) is honoured here too; the default never blocks the event loop.
+        if self._sleep is time.sleep:
+            await asyncio.sleep(seconds)
+        elif inspect.isawaitable(result := self._sleep(seconds)):
+            await result
 
     # -- calls ----------------------------------------------------------------------------
     def complete(self, request: ChatRequest, *, stage: str, agent: str) -> Completion:
@@ -180,7 +188,7 @@ class Metered:
 
     async def acomplete(self, request: ChatRequest, *, stage: str, agent: str) -> Completion:
         self._check_before(request, stage)
-        async for attempt in AsyncRetrying(sleep=asyncio.sleep, **self._retrying_kwargs()):
+        async for attempt in AsyncRetrying(sleep=self._async_sleep, **self._retrying_kwargs()):
             with attempt:
                 started = time.perf_counter()
                 try:
@@ -217,8 +225,10 @@ class Metered:
 
 def _as_provider_error(exc: Exception, stage: str, secrets: tuple[str, ...]) -> ProviderError:
     if isinstance(exc, ProviderError):
+        message = redact(str(exc.args[0]) if exc.args else "", secrets)
         if exc.stage is None:
             exc.stage = stage
-            exc.args = (f"[{stage}] {exc.args[0]}",)
+            message = f"[{stage}] {message}"
+        exc.args = (message,)
         return exc
     return ProviderError(redact(f"{type(exc).__name__}: {exc}", secrets), stage=stage)
