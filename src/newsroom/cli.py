@@ -215,6 +215,91 @@ def roi_calls(obj: Ctx, execution_id: str | None, limit: int | None, as_json: bo
     return 0
 
 
+# -- generate / discover ---------------------------------------------------------------------
+@cli.command()
+@click.argument("topic")
+@click.option("--out", "out_dir", default=None, metavar="DIR", help="where to write the article [default: articles/]")
+@provider_options
+@click.option("--flag", "flag_pairs", multiple=True, metavar="NAME=VALUE", help="override a feature flag")
+@click.option("--max-revisions", type=int, default=None, help="revision rounds before rejecting [flow default: 2]")
+@click.option("--budget-usd", type=float, default=None, help="stop the run past this cost")
+@click.option("--budget-tokens", type=int, default=None, help="stop the run past this many tokens")
+@click.option("--sources", default=None, metavar="FILE_OR_DIR", help="notes, figures and quotes (.md, .txt) to use")
+@click.option("--crews", "crews_dir", default=None, metavar="DIR", help="your own crew definitions")
+@click.option("--flows", "flows_dir", default=None, metavar="DIR", help="your own flow definitions")
+@click.option("--knowledge", "knowledge_dir", default=None, metavar="DIR", help="your own house-style pack")
+@json_option
+@click.pass_obj
+def generate(obj: Ctx, topic: str, out_dir: str | None, provider: str | None, model: str | None,
+             base_url: str | None, flag_pairs: tuple[str, ...], max_revisions: int | None,
+             budget_usd: float | None, budget_tokens: int | None, sources: str | None, crews_dir: str | None,
+             flows_dir: str | None, knowledge_dir: str | None, as_json: bool) -> int:
+    """Write an article on TOPIC: discover -> editorial -> generate -> quality_gate.
+
+    Writes OUT/<date>-<slug>.md and OUT/<date>-<slug>.review.json. Exit 0 when published,
+    3 when the article was not published (rejected, needs revision, budget exceeded, failed).
+    """
+    from newsroom import flags as flagmod
+    from newsroom.api import generate_article
+    from newsroom.progress import ConsoleProgress
+
+    settings = obj.settings(provider=provider, model=model, base_url=base_url, max_revisions=max_revisions,
+                            budget_usd=budget_usd, budget_tokens=budget_tokens, crews_dir=crews_dir,
+                            flows_dir=flows_dir, knowledge_dir=knowledge_dir,
+                            flag_overrides=flagmod.parse_overrides(flag_pairs))
+    if settings.provider == "scripted":
+        from newsroom.errors import ConfigError
+
+        raise ConfigError("the scripted provider is for tests and the Python API; use local, openai or anthropic")
+    result = generate_article(topic, settings=settings, sources=sources, out_dir=out_dir,
+                              progress=None if as_json else ConsoleProgress())
+
+    def human() -> None:
+        u = result.usage
+        click.echo(f"{result.status}: {result.article_path or '(no article written)'}")
+        click.echo(f"review: {result.review_path}")
+        if result.reason:
+            click.echo(f"why: {result.reason}")
+        click.echo(f"revisions {result.revisions}, gate score {result.scores.get('gate')}, "
+                   f"{u.llm_calls} LLM calls, {u.input_tokens}+{u.output_tokens} tokens, "
+                   f"cost {_fmt_cost(u.cost_usd)}, {u.duration_s:.1f} s, execution {result.execution_id}")
+
+    emit(as_json, result.model_dump(mode="json"), human)
+    return 0 if result.status == "published" else 3
+
+
+@cli.command()
+@click.argument("subject")
+@click.option("--n", "n", type=click.IntRange(1, 8), default=None, help="how many candidates [flow default]")
+@provider_options
+@click.option("--sources", default=None, metavar="FILE_OR_DIR", help="notes to ground the angles")
+@json_option
+@click.pass_obj
+def discover(obj: Ctx, subject: str, n: int | None, provider: str | None, model: str | None,
+             base_url: str | None, sources: str | None, as_json: bool) -> int:
+    """The discover stage alone: ranked candidate angles for SUBJECT."""
+    from newsroom.api import discover_topics
+
+    settings = obj.settings(provider=provider, model=model, base_url=base_url)
+    if not as_json:
+        click.echo(f"discovering angles for {subject!r}…", err=True)
+    candidates = discover_topics(subject, n=n, settings=settings, sources=sources)
+
+    def human() -> None:
+        for c in candidates:
+            flag = f"  (close to published: {c.similar_to})" if c.flagged else ""
+            click.echo(f"#{c.number} [{c.score:.2f}] {c.hook}\n    thesis: {c.thesis}{flag}")
+
+    emit(as_json, [c.model_dump(mode="json") for c in candidates], human)
+    return 0
+
+
+# The style commands live beside the style code; their modules import only click at start-up.
+from newsroom.style.cli_memory import style  # noqa: E402
+
+cli.add_command(style)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: expected errors become one line and an exit code; a traceback is a bug."""
     try:

@@ -53,7 +53,7 @@ class Settings(BaseModel):
     max_retries: int = Field(default=3, ge=0, le=10)
     budget_usd: float | None = Field(default=None, ge=0)
     budget_tokens: int | None = Field(default=None, ge=0)
-    max_revisions: int = Field(default=2, ge=0, le=10)
+    max_revisions: int | None = Field(default=None, ge=0, le=10, description="default: the flow's")
     crews_dir: Path | None = None
     flows_dir: Path | None = None
     knowledge_dir: Path | None = None

@@ -84,11 +84,6 @@ def _style_store(settings: Settings) -> str:
 
 def run_checks(settings: Settings) -> list[Check]:
     checks: list[tuple[str, Callable[[Settings], str]]] = [
-        ("flags", _flags), ("ledger", _ledger), ("model_file", _model_file), ("provider", _provider)]
-    try:
-        import newsroom.style.memory  # noqa: F401  (present once the style memory ships)
-
-        checks.append(("style_store", _style_store))
-    except ImportError:
-        pass
+        ("flags", _flags), ("ledger", _ledger), ("model_file", _model_file), ("provider", _provider),
+        ("style_store", _style_store)]
     return [_timed(name, lambda fn=fn: fn(settings)) for name, fn in checks]  # type: ignore[misc]

@@ -27,11 +27,19 @@ _QUIET_ENV = {
 
 @cache
 def load_crewai() -> ModuleType:
-    """Import crewAI with telemetry, tracing and the version check off."""
+    """Import crewAI with telemetry, tracing and the version check off, and its console quiet."""
     os.environ.update(_QUIET_ENV)
     import crewai
 
     return crewai
+
+
+def quiet_console() -> None:
+    """Stop crewAI's rich panels in the current context: stdout belongs to our caller."""
+    load_crewai()
+    from crewai.events.utils.console_formatter import set_suppress_console_output
+
+    set_suppress_console_output(True)
 
 
 def _llm_base() -> type:
@@ -131,5 +139,9 @@ def _adapter_class() -> type:
 
         def get_context_window_size(self) -> int:
             return 8192
+
+        def get_input_tokens_count(self, messages: Any, tools: Any = None, response_model: Any = None) -> int:
+            # crewAI's own estimate logs a warning per call; ours is the same estimate, quietly.
+            return to_request(messages, max_tokens=1, temperature=None, stop=[]).prompt_chars() // 4
 
     return MeteredCrewLLM

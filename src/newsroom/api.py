@@ -1,0 +1,194 @@
+"""The Python API: ``generate_article``, ``agenerate_article`` and ``discover_topics``. Nothing here prints."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from newsroom import flags as flagmod
+from newsroom.config import Settings
+from newsroom.errors import BudgetExceeded, ConfigError, NewsroomError
+from newsroom.llm.base import ChatModel
+from newsroom.llm.factory import build_metered, new_execution_id, preflight
+from newsroom.outputs import output_paths, write_atomic, write_json_atomic
+from newsroom.paths import data_dir
+from newsroom.pipeline import ArticleState, run_sequence, usage_by_stage
+from newsroom.sources import load_sources
+from newsroom.stages.context import NoProgress, Progress, StageContext, load_flow
+from newsroom.stages.models import Candidate
+
+log = logging.getLogger(__name__)
+TOPIC_MAX = 300
+
+
+class Usage(BaseModel):
+    llm_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    duration_s: float = 0.0
+
+
+class ArticleResult(BaseModel):
+    """What a run produced; the same fields as ``newsroom generate --json``."""
+
+    execution_id: str
+    status: Literal["published", "needs_revision", "rejected", "budget_exceeded", "failed"]
+    topic: str
+    article_path: str | None
+    review_path: str | None
+    revisions: int = 0
+    scores: dict[str, float | None] = Field(default_factory=dict)
+    usage: Usage = Field(default_factory=Usage)
+    reason: str | None = None
+
+
+def validate_topic(topic: str) -> str:
+    cleaned = " ".join((topic or "").split())
+    if not cleaned:
+        raise ConfigError("the topic is empty; give a subject, e.g. newsroom generate \"battery recycling\"")
+    if len(cleaned) > TOPIC_MAX:
+        raise ConfigError(f"the topic is {len(cleaned)} characters; keep it under {TOPIC_MAX}")
+    return cleaned
+
+
+def _context(settings: Settings, execution_id: str, model: ChatModel | None, progress: Progress | None,
+             flag_provider: Any) -> StageContext:
+    from newsroom.crews import load_crews
+    from newsroom.style.access import open_style
+
+    evaluated = flagmod.evaluate(settings, execution_id, flag_provider)
+    values = {name: f.value for name, f in evaluated.items()}
+    if model is None:
+        preflight(settings)
+    metered = build_metered(settings, execution_id=execution_id, model=model,
+                            telemetry=values["roi_telemetry"], budget_guard=values["budget_guard"])
+    ctx = StageContext(
+        settings=settings, metered=metered, crews=load_crews(settings.crews_dir or data_dir("crews")),
+        flow=load_flow(settings.flows_dir or data_dir("flows")), flags=values,
+        progress=progress or NoProgress())
+    if values["style_memory"]:
+        ctx.style = open_style(settings, ctx.notes)
+    else:
+        ctx.notes.append("style memory off (flag style_memory)")
+    return ctx
+
+
+def _scores(state: ArticleState) -> dict[str, float | None]:
+    if not state.rounds:
+        return {}
+    last = state.rounds[-1]
+    scores: dict[str, float | None] = {"gate": last.gate_score, "editor": last.editor_score}
+    if last.review:
+        scores.update({k: float(getattr(last.review, k)) for k in ("clarity", "evidence", "structure", "style")})
+    if state.decision:
+        scores["consensus"] = state.decision.consensus
+    return scores
+
+
+def _review_document(ctx: StageContext, state: ArticleState, result: ArticleResult) -> dict[str, Any]:
+    return {
+        **result.model_dump(mode="json"),
+        "flags": {name: value for name, value in ctx.flags.items()},
+        "notes": ctx.notes,
+        "candidates": [c.model_dump() for c in state.candidates],
+        "dropped_candidates": [c.model_dump() for c in state.dropped],
+        "decision": state.decision.model_dump() if state.decision else None,
+        "brief": state.brief.model_dump() if state.brief else None,
+        "sources": [{"id": s.id, "title": s.title, "path": s.path} for s in state.sources],
+        "revision_history": [r.model_dump(mode="json") for r in state.rounds],
+        "violations": state.rounds[-1].violations if state.rounds else [],
+        "editor_review": state.rounds[-1].review.model_dump() if state.rounds and state.rounds[-1].review else None,
+        "stage_seconds": state.stage_seconds,
+        "usage_by_stage": usage_by_stage(ctx),
+    }
+
+
+def _run(ctx: StageContext, state: ArticleState) -> None:
+    """Run the stages; a budget stop or an expected failure ends the run with a status, not a crash."""
+    try:
+        # crewAI prints panels to stdout; stdout belongs to the caller's result (e.g. --json).
+        with redirect_stdout(sys.stderr):
+            if ctx.flags["flow_engine"]:
+                from newsroom.flow import run_flow
+
+                run_flow(ctx, state)
+            else:
+                run_sequence(ctx, state)
+    except BudgetExceeded as exc:
+        state.status, state.reason = "budget_exceeded", str(exc)
+    except ConfigError:
+        raise
+    except NewsroomError as exc:
+        state.status, state.reason = "failed", str(exc)
+
+
+def generate_article(topic: str, *, settings: Settings | None = None, model: ChatModel | None = None,
+                     sources: str | Path | None = None, out_dir: str | Path | None = None,
+                     progress: Progress | None = None, flag_provider: Any = None,
+                     execution_id: str | None = None) -> ArticleResult:
+    """Run discover -> editorial -> generate -> quality_gate and write the article and its review.
+
+    ``model`` replaces the configured provider (e.g. ``ScriptedModel`` in tests); every call still
+    goes through the metered wrapper and the ledger. Raises ``ConfigError`` for bad input; every
+    other outcome, including budget stops and provider failures, is a status on the result.
+    """
+    topic = validate_topic(topic)
+    settings = settings or Settings.load()
+    execution_id = execution_id or new_execution_id()
+    started = time.perf_counter()
+    state = ArticleState(id=execution_id, execution_id=execution_id, topic=topic, sources=load_sources(sources))
+    ctx = _context(settings, execution_id, model, progress, flag_provider)
+    _run(ctx, state)
+    if state.status == "running":
+        state.status, state.reason = "failed", state.reason or "the flow ended without a decision"
+    date = ctx.today()
+    article_path, review_path = output_paths(Path(out_dir or settings.workspace / "articles"), topic, date)
+    if state.draft:
+        write_atomic(article_path, state.draft)
+    totals = ctx.metered.totals().total
+    result = ArticleResult(
+        execution_id=execution_id, status=state.status, topic=topic,
+        article_path=str(article_path) if state.draft else None, review_path=str(review_path),
+        revisions=state.revision, scores=_scores(state), reason=state.reason,
+        usage=Usage(llm_calls=totals.llm_calls, input_tokens=totals.input_tokens,
+                    output_tokens=totals.output_tokens, cost_usd=totals.cost_usd,
+                    duration_s=round(time.perf_counter() - started, 3)))
+    write_json_atomic(review_path, _review_document(ctx, state, result))
+    if state.status == "published" and ctx.style is not None:
+        ctx.style.add_published(execution_id, state.brief.title if state.brief else topic, state.draft)
+    ctx.metered.finish(state.status, topic=topic, revisions=state.revision, reason=state.reason)
+    return result
+
+
+async def agenerate_article(topic: str, **kwargs: Any) -> ArticleResult:
+    """``generate_article`` for async callers (runs in a worker thread; the flow itself is synchronous)."""
+    return await asyncio.to_thread(generate_article, topic, **kwargs)
+
+
+def discover_topics(subject: str, *, n: int | None = None, settings: Settings | None = None,
+                    model: ChatModel | None = None, sources: str | Path | None = None) -> list[Candidate]:
+    """The discover stage alone: ranked candidate angles for ``subject``."""
+    from newsroom.stages.discover import discover
+
+    subject = validate_topic(subject)
+    settings = settings or Settings.load()
+    execution_id = new_execution_id()
+    ctx = _context(settings, execution_id, model, None, None)
+    status = "ok"
+    try:
+        with redirect_stdout(sys.stderr):
+            kept, _ = discover(ctx, subject, load_sources(sources), n)
+    except NewsroomError:
+        status = "failed"
+        raise
+    finally:
+        ctx.metered.finish(status, topic=subject, command="discover")
+    return kept

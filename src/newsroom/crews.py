@@ -1,0 +1,112 @@
+"""Crews from ``crews/*.yaml``: agents (role, goal, backstory) and tasks (description, expected
+output, output model), run as real crewAI Crews whose every call goes through ``Metered``.
+
+Each step of a stage is one small Crew: one agent, one task. Task descriptions are formatted here
+(``{name}`` placeholders) so crewAI never re-interpolates text that came from a user or a model.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from newsroom.errors import ConfigError, StageError
+from newsroom.llm.metered import Metered
+from newsroom.stages.models import OUTPUT_MODELS
+
+STAGES = ("discover", "editorial", "generate", "quality_gate")
+
+
+class AgentSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    role: str
+    goal: str
+    backstory: str
+    max_tokens: int = Field(default=512, ge=16, le=8192)
+    temperature: float = Field(default=0.7, ge=0, le=2)
+
+
+class TaskSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    agent: str
+    description: str
+    expected_output: str
+    output: str | None = None
+
+    def placeholders(self) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(self.description) if name}
+
+
+class CrewSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    stage: str
+    agents: dict[str, AgentSpec]
+    tasks: dict[str, TaskSpec]
+
+
+def load_crew(path: Path, stage: str) -> CrewSpec:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        spec = CrewSpec.model_validate({"stage": stage, **data})
+    except FileNotFoundError:
+        raise ConfigError(f"crew definition {str(path)!r} is missing; every stage needs one (--crews)") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(f"{path}: field {'.'.join(map(str, err['loc']))!r}: {err['msg']}") from None
+    for name, task in spec.tasks.items():
+        if task.agent not in spec.agents:
+            raise ConfigError(f"{path}: task {name!r} names agent {task.agent!r}, which is not defined")
+        if task.output is not None and task.output not in OUTPUT_MODELS:
+            raise ConfigError(f"{path}: task {name!r} output {task.output!r} is not one of "
+                              f"{', '.join(OUTPUT_MODELS)}")
+    return spec
+
+
+def load_crews(directory: Path) -> dict[str, CrewSpec]:
+    """One YAML file per stage: ``discover.yaml``, ``editorial.yaml``, ``generate.yaml``, ``quality_gate.yaml``."""
+    if not directory.is_dir():
+        raise ConfigError(f"crews directory {str(directory)!r} does not exist (--crews)")
+    return {stage: load_crew(directory / f"{stage}.yaml", stage) for stage in STAGES}
+
+
+class _Missing(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        raise KeyError(key)
+
+
+def render(task: TaskSpec, values: dict[str, Any], stage: str) -> str:
+    try:
+        return task.description.format_map(_Missing(values))
+    except KeyError as exc:
+        raise StageError(f"task template needs {{{exc.args[0]}}}, which the stage did not supply",
+                         stage=stage) from None
+
+
+def run_task(metered: Metered, spec: CrewSpec, task_name: str, values: dict[str, Any], *,
+             agent: AgentSpec | None = None) -> Any:
+    """Run one task as a one-agent crewAI Crew. Returns the pydantic output or the raw text."""
+    from newsroom.llm.crewai_adapter import load_crewai, make_llm, quiet_console
+
+    crewai = load_crewai()
+    quiet_console()
+    task = spec.tasks[task_name]
+    agent_spec = agent or spec.agents[task.agent]
+    llm = make_llm(metered, stage=spec.stage, max_tokens=agent_spec.max_tokens,
+                   temperature=agent_spec.temperature)
+    crew_agent = crewai.Agent(role=agent_spec.role, goal=agent_spec.goal, backstory=agent_spec.backstory,
+                              llm=llm, allow_delegation=False, max_iter=1, max_retry_limit=0, verbose=False)
+    output_model: type[BaseModel] | None = OUTPUT_MODELS.get(task.output) if task.output else None
+    crew_task = crewai.Task(description=render(task, values, spec.stage), expected_output=task.expected_output,
+                            agent=crew_agent, output_pydantic=output_model)
+    result = crewai.Crew(agents=[crew_agent], tasks=[crew_task], verbose=False).kickoff()
+    if output_model is not None:
+        if not isinstance(result.pydantic, output_model):
+            raise StageError(f"task {task_name!r} returned no valid {output_model.__name__}", stage=spec.stage)
+        return result.pydantic
+    return str(result.raw or "")

@@ -1,0 +1,104 @@
+"""The article run's state and its steps. The crewAI Flow (``flow.py``) and the plain sequence
+(flag ``flow_engine`` off, the rollback path) call exactly these functions in the same order."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from newsroom.errors import NewsroomError
+from newsroom.stages.context import StageContext
+from newsroom.stages.discover import discover
+from newsroom.stages.editorial import editorial
+from newsroom.stages.generate import draft
+from newsroom.stages.models import Brief, Candidate, Decision, GateRound, Source
+from newsroom.stages.quality_gate import review, revision_notes
+
+Status = Literal["running", "published", "needs_revision", "rejected", "budget_exceeded", "failed"]
+FINAL = {"publish": "published", "reject": "rejected", "stop": "needs_revision"}
+
+
+class ArticleState(BaseModel):
+    """Everything a run has produced so far; JSON-serialisable so it can be checkpointed."""
+
+    id: str = ""  # crewAI's Flow requires an ``id``; we set it to the execution id
+    execution_id: str = ""
+    topic: str = ""
+    sources: list[Source] = Field(default_factory=list)
+    candidates: list[Candidate] = Field(default_factory=list)
+    dropped: list[Candidate] = Field(default_factory=list)
+    decision: Decision | None = None
+    brief: Brief | None = None
+    draft: str = ""
+    rounds: list[GateRound] = Field(default_factory=list)
+    revision: int = 0
+    status: Status = "running"
+    reason: str | None = None
+    stage_seconds: dict[str, float] = Field(default_factory=dict)
+    completed: list[str] = Field(default_factory=list, description="stage steps finished, in order")
+
+
+@contextmanager
+def _timed(ctx: StageContext, state: ArticleState, stage: str) -> Iterator[None]:
+    ctx.progress.stage(stage, state.revision, ctx.metered)
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        state.stage_seconds[stage] = round(state.stage_seconds.get(stage, 0.0) + time.perf_counter() - started, 3)
+    ctx.progress.done(stage, ctx.metered)
+    state.completed.append(stage if stage in ("discover", "editorial") else f"{stage}:{state.revision}")
+
+
+def step_discover(ctx: StageContext, state: ArticleState) -> None:
+    with _timed(ctx, state, "discover"):
+        state.candidates, state.dropped = discover(ctx, state.topic, state.sources)
+
+
+def step_editorial(ctx: StageContext, state: ArticleState) -> None:
+    with _timed(ctx, state, "editorial"):
+        state.decision, state.brief = editorial(ctx, state.topic, state.candidates, state.sources)
+
+
+def step_generate(ctx: StageContext, state: ArticleState) -> None:
+    assert_brief(state)
+    notes = revision_notes(state.rounds[-1]) if state.rounds else ""
+    with _timed(ctx, state, "generate"):
+        state.draft = draft(ctx, state.topic, state.brief, state.sources, notes)  # type: ignore[arg-type]
+
+
+def step_quality_gate(ctx: StageContext, state: ArticleState) -> str:
+    """Review the draft; returns ``revise`` to loop back to generate, else the final decision."""
+    assert_brief(state)
+    with _timed(ctx, state, "quality_gate"):
+        round_ = review(ctx, state.draft, state.brief, state.revision)  # type: ignore[arg-type]
+    state.rounds.append(round_)
+    if round_.decision == "revise":
+        state.revision += 1
+    else:
+        state.status = FINAL[round_.decision]  # type: ignore[assignment]
+        state.reason = "; ".join(round_.reasons) or None
+    return round_.decision
+
+
+def assert_brief(state: ArticleState) -> None:
+    if state.brief is None:
+        raise NewsroomError("internal: generate ran before editorial produced a brief")
+
+
+def run_sequence(ctx: StageContext, state: ArticleState) -> ArticleState:
+    """The stages as a plain loop: the rollback path when ``flow_engine`` is off."""
+    step_discover(ctx, state)
+    step_editorial(ctx, state)
+    while True:
+        step_generate(ctx, state)
+        if step_quality_gate(ctx, state) != "revise":
+            return state
+
+
+def usage_by_stage(ctx: StageContext) -> dict[str, Any]:
+    return {stage: totals.as_dict() for stage, totals in ctx.metered.totals().by_stage.items()}

@@ -1,0 +1,116 @@
+"""What every stage receives: the metered model, the crews, the flow config and the style memory."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from newsroom.config import Settings
+from newsroom.crews import CrewSpec
+from newsroom.errors import ConfigError
+from newsroom.llm.metered import Metered
+
+
+class Persona(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    role: str
+    weight: float = Field(gt=0)
+    focus: str
+
+
+class DiscoverConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    candidates: int = Field(default=3, ge=1, le=8)
+    weights: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(
+        ("timeliness", "evidence", "contrarian", "audience_fit", "style_fit"), 1.0))
+    published_similarity: dict[str, float] = Field(default_factory=lambda: {"drop_at": 0.92, "flag_at": 0.8})
+
+
+class EditorialConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    min_sections: int = Field(default=2, ge=1)
+    max_sections: int = Field(default=4, le=5)
+    board: list[Persona] = Field(min_length=3)
+
+
+class GenerateConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    words_per_section: int = Field(default=200, ge=50)
+    style_rules: int = Field(default=4, ge=0)
+    exemplars: int = Field(default=1, ge=0)
+
+
+class GateConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_revisions: int = Field(default=2, ge=0, le=10)
+    min_editor_score: float = Field(default=2.5, ge=1, le=5)
+    rules_per_section: int = Field(default=3, ge=0)
+
+
+class FlowConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = "article"
+    stages: list[str]
+    discover: DiscoverConfig = DiscoverConfig()
+    editorial: EditorialConfig
+    generate: GenerateConfig = GenerateConfig()
+    quality_gate: GateConfig = GateConfig()
+
+
+def load_flow(directory: Path, name: str = "article") -> FlowConfig:
+    path = directory / f"{name}.yaml"
+    try:
+        config = FlowConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except FileNotFoundError:
+        raise ConfigError(f"flow definition {str(path)!r} is missing (--flows)") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(f"{path}: field {'.'.join(map(str, err['loc']))!r}: {err['msg']}") from None
+    expected = ["discover", "editorial", "generate", "quality_gate"]
+    if config.stages != expected:
+        raise ConfigError(f"{path}: stages must be {expected} (got {config.stages})")
+    return config
+
+
+class StyleLookup(Protocol):
+    """Style memory as the stages use it; implementations degrade instead of raising."""
+
+    def rules_for(self, text: str, k: int) -> list[dict[str, Any]]: ...
+    def exemplars_for(self, text: str, k: int) -> list[dict[str, Any]]: ...
+    def nearest_published(self, text: str) -> tuple[str, float] | None: ...
+    def add_published(self, article_id: str, title: str, text: str) -> None: ...
+
+
+class Progress(Protocol):
+    def stage(self, name: str, revision: int, metered: Metered) -> None: ...
+    def done(self, name: str, metered: Metered) -> None: ...
+
+
+class NoProgress:
+    def stage(self, name: str, revision: int, metered: Metered) -> None:
+        return None
+
+    def done(self, name: str, metered: Metered) -> None:
+        return None
+
+
+@dataclass
+class StageContext:
+    settings: Settings
+    metered: Metered
+    crews: dict[str, CrewSpec]
+    flow: FlowConfig
+    flags: dict[str, bool]
+    style: StyleLookup | None = None
+    progress: Progress = field(default_factory=NoProgress)
+    today: Callable[[], str] = field(default_factory=lambda: lambda: time.strftime("%Y-%m-%d"))
+    notes: list[str] = field(default_factory=list)

@@ -1,0 +1,104 @@
+"""Editorial: a weighted board votes (Borda count), then the commissioning editor writes the brief."""
+
+from __future__ import annotations
+
+import re
+
+from newsroom.crews import AgentSpec, run_task
+from newsroom.errors import StageError
+from newsroom.stages.context import Persona, StageContext
+from newsroom.stages.models import Ballot, Brief, BriefDraft, Candidate, Decision, Source, Vote
+
+TITLE_MAX = 90
+DESCRIPTION_MAX = 160
+
+
+def tally(ballots: list[Ballot], candidates: list[Candidate]) -> Decision:
+    """Weighted Borda count: place p of n earns (n - p) x weight. Ties go to the higher-scored candidate."""
+    numbers = [c.number for c in candidates]
+    points = dict.fromkeys(numbers, 0.0)
+    firsts: dict[str, int | None] = {}
+    for ballot in ballots:
+        ranking = [n for i, n in enumerate(ballot.ranking) if n in points and n not in ballot.ranking[:i]]
+        for place, number in enumerate(ranking):
+            points[number] += (len(numbers) - place) * ballot.weight
+        firsts[ballot.persona] = ranking[0] if ranking else None
+    by_number = {c.number: c for c in candidates}
+    winner = max(numbers, key=lambda n: (points[n], by_number[n].score, -n))
+    total_weight = sum(b.weight for b in ballots) or 1.0
+    agreeing = sum(b.weight for b in ballots if firsts[b.persona] == winner)
+    dissent = [f"{b.persona} preferred #{firsts[b.persona]}: {b.rationale}"
+               for b in ballots if firsts[b.persona] not in (winner, None)]
+    rationale = next((b.rationale for b in sorted(ballots, key=lambda b: -b.weight)
+                      if firsts[b.persona] == winner), "highest weighted score")
+    return Decision(winner=winner, rationale=rationale, dissent=dissent,
+                    consensus=round(agreeing / total_weight, 3), tally=points, ballots=ballots)
+
+
+def describe_candidates(candidates: list[Candidate]) -> str:
+    return "\n".join(f"#{c.number}: {c.hook} Thesis: {c.thesis} (score {c.score})" for c in candidates)
+
+
+def vote(ctx: StageContext, topic: str, candidates: list[Candidate]) -> list[Ballot]:
+    spec = ctx.crews["editorial"]
+    base = spec.agents[spec.tasks["vote"].agent]
+    ballots = []
+    for persona in ctx.flow.editorial.board:
+        agent = AgentSpec(**{**base.model_dump(), "role": persona.role,
+                             "goal": f"Pick the angle most worth publishing. {persona.focus}"})
+        result: Vote = run_task(ctx.metered, spec, "vote", {
+            "topic": topic, "focus": persona.focus, "candidates": describe_candidates(candidates)}, agent=agent)
+        ballots.append(Ballot(persona=persona.name, weight=persona.weight, ranking=result.ranking,
+                              rationale=result.rationale))
+    return ballots
+
+
+def clean_title(text: str, fallback: str) -> str:
+    title = re.sub(r"\s+", " ", text).strip().strip("\"'“”*#").strip()
+    title = title.rstrip(".!?:;,").replace("!", "")
+    if len(title) > TITLE_MAX:
+        title = title[:TITLE_MAX].rsplit(" ", 1)[0]
+    if not title or title.isupper() and len(title) > 4:
+        title = fallback
+    return title
+
+
+def clip(text: str, limit: int) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "…"
+
+
+def to_brief(draft: BriefDraft, topic: str, sources: list[Source], max_sections: int) -> Brief:
+    fallback = topic.strip().capitalize()
+    title = next((clean_title(t, "") for t in draft.title_ideas if clean_title(t, "")), fallback)
+    return Brief(**{**draft.model_dump(), "sections": draft.sections[:max_sections]}, title=title,
+                 description=clip(draft.thesis or topic, DESCRIPTION_MAX), sources=[s.id for s in sources])
+
+
+def format_sources(sources: list[Source], limit: int = 600) -> str:
+    if not sources:
+        return "(none supplied: state only facts you are sure of, and attribute them)"
+    return "\n".join(f"[{s.id}] {s.title}: {s.text[:limit]}" for s in sources)
+
+
+def write_brief(ctx: StageContext, topic: str, winner: Candidate, sources: list[Source]) -> Brief:
+    config = ctx.flow.editorial
+    draft: BriefDraft = run_task(ctx.metered, ctx.crews["editorial"], "brief", {
+        "topic": topic, "hook": winner.hook, "thesis": winner.thesis, "sources": format_sources(sources),
+        "min_sections": config.min_sections, "max_sections": config.max_sections})
+    return to_brief(draft, topic, sources, config.max_sections)
+
+
+def editorial(ctx: StageContext, topic: str, candidates: list[Candidate], sources: list[Source]
+              ) -> tuple[Decision, Brief]:
+    if not candidates:
+        raise StageError("no candidate angles survived discovery", stage="editorial")
+    decision = tally(vote(ctx, topic, candidates), candidates)
+    winner = next(c for c in candidates if c.number == decision.winner)
+    return decision, write_brief(ctx, topic, winner, sources)
+
+
+__all__ = ["Persona", "editorial", "tally", "to_brief", "clean_title", "clip"]

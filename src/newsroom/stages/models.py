@@ -1,0 +1,125 @@
+"""Typed inputs and outputs of the stages. Bounded string lengths keep a small model's
+constrained decoding from running on forever inside one field."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Score = int  # 1-5, bounded in each field below
+
+
+class CandidateDraft(BaseModel):
+    """One angle as the scout proposes it (the LLM's structured output)."""
+
+    hook: str = Field(max_length=140, description="the news peg: why now")
+    thesis: str = Field(max_length=220, description="the argument the article makes")
+    timeliness: int = Field(ge=1, le=5)
+    evidence: int = Field(ge=1, le=5, description="how much evidence is available")
+    contrarian: int = Field(ge=1, le=5, description="contrarian potential")
+    audience_fit: int = Field(ge=1, le=5)
+    style_fit: int = Field(ge=1, le=5)
+
+
+class CandidateList(BaseModel):
+    candidates: list[CandidateDraft] = Field(min_length=1, max_length=8)
+
+
+class Candidate(CandidateDraft):
+    """A scored, de-duplicated candidate."""
+
+    number: int
+    score: float = Field(description="weighted mean of the five 1-5 scores")
+    similar_to: str | None = Field(default=None, description="a published article it is close to")
+    similarity: float | None = None
+    flagged: bool = False
+
+
+class Vote(BaseModel):
+    """One board member's ballot: candidate numbers, best first."""
+
+    ranking: list[int] = Field(min_length=1, max_length=8)
+    rationale: str = Field(max_length=300)
+
+
+class Ballot(BaseModel):
+    persona: str
+    weight: float
+    ranking: list[int]
+    rationale: str
+
+
+class Decision(BaseModel):
+    winner: int
+    rationale: str
+    dissent: list[str] = Field(default_factory=list)
+    consensus: float = Field(ge=0, le=1, description="share of board weight whose first choice won")
+    tally: dict[int, float] = Field(default_factory=dict)
+    ballots: list[Ballot] = Field(default_factory=list)
+
+
+class SectionPlan(BaseModel):
+    heading: str = Field(max_length=70)
+    points: list[str] = Field(min_length=1, max_length=4)
+
+
+class BriefDraft(BaseModel):
+    """The brief as the editor writes it (the LLM's structured output)."""
+
+    thesis: str = Field(max_length=240)
+    title_ideas: list[str] = Field(min_length=1, max_length=3)
+    sections: list[SectionPlan] = Field(min_length=2, max_length=5)
+    key_facts: list[str] = Field(default_factory=list, max_length=6)
+
+
+class Brief(BriefDraft):
+    title: str
+    description: str
+    sources: list[str] = Field(default_factory=list, description="ids of the user's sources to use")
+
+
+class Fix(BaseModel):
+    quote: str = Field(max_length=200)
+    problem: str = Field(max_length=200)
+    fix: str = Field(max_length=200)
+
+
+class ReviewDraft(BaseModel):
+    """The editor's structured review."""
+
+    clarity: int = Field(ge=1, le=5)
+    evidence: int = Field(ge=1, le=5)
+    structure: int = Field(ge=1, le=5)
+    style: int = Field(ge=1, le=5)
+    required_fixes: list[Fix] = Field(default_factory=list, max_length=5)
+    verdict: Literal["publish", "revise"]
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    title: str
+    path: str
+    text: str
+
+
+class GateRound(BaseModel):
+    """One pass through the quality gate."""
+
+    revision: int
+    gate_passed: bool
+    gate_score: float
+    violations: list[dict[str, Any]]
+    review: ReviewDraft | None = None
+    review_skipped: str | None = None
+    editor_score: float | None = None
+    style_context: list[dict[str, Any]] = Field(default_factory=list)
+    decision: Literal["publish", "revise", "reject", "stop"]
+    reasons: list[str] = Field(default_factory=list)
+
+
+OUTPUT_MODELS: dict[str, type[BaseModel]] = {
+    "CandidateList": CandidateList, "Vote": Vote, "BriefDraft": BriefDraft, "ReviewDraft": ReviewDraft,
+}

@@ -1,0 +1,131 @@
+"""The whole article flow on the scripted model: every outcome, with exact ledger records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from newsroom.api import generate_article
+from newsroom.llm.scripted import ScriptedModel
+from newsroom.roi.ledger import RoiLedger
+
+from .conftest import CLEAN_SECTIONS, DIRTY_SECTION, script, scripted_settings
+
+pytestmark = pytest.mark.slow  # crewAI import and Flow construction take a few seconds
+
+PUBLISH_CALLS = [
+    ("discover", "Story scout"),
+    ("editorial", "Editor-in-chief"), ("editorial", "Data editor"), ("editorial", "Section editor"),
+    ("editorial", "Commissioning editor"),
+    ("generate", "Staff writer"), ("generate", "Staff writer"), ("generate", "Staff writer"),
+    ("quality_gate", "Chief sub-editor"),
+]
+ROUND = PUBLISH_CALLS[5:]
+
+
+def _calls(workspace: Path, execution_id: str) -> list[dict]:
+    records = RoiLedger(workspace / "logs" / "execution_roi.jsonl").read().records
+    return [r for r in records if r["execution_id"] == execution_id]
+
+
+def _run(workspace: Path, reply, **settings):
+    flags = settings.pop("flags", {})
+    model = ScriptedModel(default=reply)
+    result = generate_article("battery recycling", settings=scripted_settings(workspace, flags=flags, **settings),
+                              model=model, out_dir=workspace / "out")
+    return result, model
+
+
+def test_publish_writes_both_files_and_meters_every_call(flow_workspace: Path) -> None:
+    result, model = _run(flow_workspace, script([CLEAN_SECTIONS]))
+    assert result.status == "published", result.reason
+    assert result.revisions == 0
+    records = _calls(flow_workspace, result.execution_id)
+    calls = [r for r in records if r["type"] == "llm_call"]
+    assert [(r["stage"], r["agent"]) for r in calls] == PUBLISH_CALLS
+    assert all(r["status"] == "ok" and r["attempt"] == 1 and r["provider"] == "scripted" for r in calls)
+    # Token counts are the scripted model's own, call by call.
+    assert [r["input_tokens"] for r in calls] == [max(1, c.request.prompt_chars() // 4) for c in model.calls]
+    run = [r for r in records if r["type"] == "run"]
+    assert len(run) == 1 and run[0]["status"] == "published" and run[0]["llm_calls"] == len(PUBLISH_CALLS)
+    assert result.usage.llm_calls == len(PUBLISH_CALLS)
+
+    article = Path(result.article_path).read_text()
+    assert article.startswith("---\nlayout: post\ntitle: \"Britain's battery recyclers cannot keep up\"")
+    assert article.count("\n## ") == 3 and CLEAN_SECTIONS[1][:60] in article
+    review = json.loads(Path(result.review_path).read_text())
+    assert review["status"] == "published" and review["violations"] == []
+    assert review["decision"]["winner"] == 1 and review["decision"]["consensus"] == 1.0
+    assert [r["decision"] for r in review["revision_history"]] == ["publish"]
+    assert review["editor_review"]["verdict"] == "publish"
+    assert set(review["usage_by_stage"]) == {"discover", "editorial", "generate", "quality_gate"}
+    assert review["flags"]["style_memory"] is False
+
+
+def test_revise_then_publish(flow_workspace: Path) -> None:
+    result, _ = _run(flow_workspace, script([CLEAN_SECTIONS, CLEAN_SECTIONS], reviews=[2, 4]))
+    assert result.status == "published" and result.revisions == 1
+    calls = [r for r in _calls(flow_workspace, result.execution_id) if r["type"] == "llm_call"]
+    assert [(r["stage"], r["agent"]) for r in calls] == PUBLISH_CALLS + ROUND
+    review = json.loads(Path(result.review_path).read_text())
+    history = review["revision_history"]
+    assert [r["decision"] for r in history] == ["revise", "publish"]
+    assert history[0]["reasons"] == ["editor score 2.0 is below 2.5"]
+    assert history[0]["review"]["required_fixes"][0]["quote"] == "game-changer"
+
+
+def test_rejected_after_max_revisions_says_why(flow_workspace: Path) -> None:
+    result, model = _run(flow_workspace, script([[DIRTY_SECTION] * 3]), max_revisions=2)
+    assert result.status == "rejected" and result.revisions == 2
+    calls = [r for r in _calls(flow_workspace, result.execution_id) if r["type"] == "llm_call"]
+    assert [(r["stage"], r["agent"]) for r in calls] == PUBLISH_CALLS + ROUND + ROUND
+    review = json.loads(Path(result.review_path).read_text())
+    assert [r["decision"] for r in review["revision_history"]] == ["revise", "revise", "reject"]
+    assert {v["category"] for v in review["violations"]} >= {"opening", "cliche", "punctuation", "closing"}
+    assert result.reason and ("high" in result.reason or "critical" in result.reason)
+    # The writer saw the last round's problems in its revision prompt.
+    revision_prompts = [c.request.messages[-1].content for c in model.calls[-4:-1]]
+    assert all("This is a revision" in p for p in revision_prompts)
+    assert Path(result.article_path).exists()
+
+
+def test_zero_revisions_ends_as_needs_revision(flow_workspace: Path) -> None:
+    result, _ = _run(flow_workspace, script([[DIRTY_SECTION] * 3]), max_revisions=0)
+    assert result.status == "needs_revision" and result.revisions == 0
+
+
+def test_budget_exceeded_keeps_partial_outputs(flow_workspace: Path) -> None:
+    result, _ = _run(flow_workspace, script([CLEAN_SECTIONS]), budget_tokens=2500)
+    assert result.status == "budget_exceeded"
+    records = _calls(flow_workspace, result.execution_id)
+    calls = [r for r in records if r["type"] == "llm_call"]
+    spent = sum(r["input_tokens"] + r["output_tokens"] for r in calls)
+    assert 0 < len(calls) < len(PUBLISH_CALLS)
+    assert result.usage.input_tokens + result.usage.output_tokens == spent
+    review = json.loads(Path(result.review_path).read_text())
+    assert review["status"] == "budget_exceeded" and "budget" in review["reason"]
+    assert review["candidates"], "the stages finished before the stop are kept"
+    run = [r for r in records if r["type"] == "run"]
+    assert run[0]["status"] == "budget_exceeded"
+
+
+def test_budget_guard_off_ignores_the_budget(flow_workspace: Path) -> None:
+    result, _ = _run(flow_workspace, script([CLEAN_SECTIONS]), budget_tokens=2500, flags={"budget_guard": "off"})
+    assert result.status == "published"
+
+
+@pytest.mark.parametrize("llm_review", ["on", "off"])
+def test_flow_engine_on_and_off_produce_the_same_article(flow_workspace: Path, llm_review: str) -> None:
+    outcomes = []
+    for engine in ("on", "off"):
+        result, model = _run(flow_workspace, script([[DIRTY_SECTION] * 3, CLEAN_SECTIONS], reviews=[4]),
+                             flags={"flow_engine": engine, "llm_review": llm_review})
+        calls = [(r["stage"], r["agent"], r["input_tokens"], r["output_tokens"])
+                 for r in _calls(flow_workspace, result.execution_id) if r["type"] == "llm_call"]
+        review = json.loads(Path(result.review_path).read_text())
+        outcomes.append((result.status, result.revisions, Path(result.article_path).read_text(), calls,
+                         [r["decision"] for r in review["revision_history"]]))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == "published" and outcomes[0][1] == 1

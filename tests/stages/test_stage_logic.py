@@ -1,0 +1,112 @@
+"""The pure parts of the stages: scoring, voting, briefs, section clean-up, gate decisions."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsroom.outputs import output_paths, slugify
+from newsroom.stages.discover import rank_candidates, weighted_score
+from newsroom.stages.editorial import clean_title, clip, tally, to_brief
+from newsroom.stages.generate import assemble, clean_section
+from newsroom.stages.models import Ballot, BriefDraft, Candidate, CandidateDraft, SectionPlan, Source
+from newsroom.stages.quality_gate import decide, sections
+
+W = dict.fromkeys(("timeliness", "evidence", "contrarian", "audience_fit", "style_fit"), 1.0)
+
+
+def _draft(hook: str, score: int) -> CandidateDraft:
+    return CandidateDraft(hook=hook, thesis=f"{hook} matters", timeliness=score, evidence=score, contrarian=score,
+                          audience_fit=score, style_fit=score)
+
+
+def _cand(number: int, score: float) -> Candidate:
+    return Candidate(**_draft(f"c{number}", 3).model_dump(), number=number, score=score)
+
+
+def test_weighted_score_uses_the_weights() -> None:
+    d = CandidateDraft(hook="h", thesis="t", timeliness=5, evidence=1, contrarian=1, audience_fit=1, style_fit=1)
+    assert weighted_score(d, W) == 1.8
+    assert weighted_score(d, {**W, "timeliness": 3.0}) == round((15 + 4) / 7, 3)
+
+
+def test_rank_drops_and_flags_published_lookalikes() -> None:
+    near = {"same": ("Old piece", 0.95), "close": ("Older piece", 0.85)}
+    kept, dropped = rank_candidates([_draft("same", 5), _draft("close", 4), _draft("new", 3)], W,
+                                    lambda text: near.get(text.split()[0]), drop_at=0.92, flag_at=0.8)
+    assert [c.hook for c in kept] == ["close", "new"] and [c.number for c in kept] == [1, 2]
+    assert kept[0].flagged and kept[0].similar_to == "Older piece" and not kept[1].flagged
+    assert [c.hook for c in dropped] == ["same"]
+
+
+def test_tally_is_a_weighted_borda_count_with_dissent_and_consensus() -> None:
+    candidates = [_cand(1, 3.0), _cand(2, 3.5), _cand(3, 2.0)]
+    ballots = [Ballot(persona="chief", weight=2.0, ranking=[2, 1, 3], rationale="timely"),
+               Ballot(persona="data", weight=1.0, ranking=[1, 2, 3], rationale="evidence"),
+               Ballot(persona="section", weight=1.0, ranking=[1, 3, 2], rationale="fresh")]
+    decision = tally(ballots, candidates)
+    # 1: 2*2 + 3 + 3 = 10; 2: 2*3 + 2 + 1 = 9; 3: 2*1 + 1 + 2 = 5
+    assert decision.tally == {1: 10.0, 2: 9.0, 3: 5.0}
+    assert decision.winner == 1 and decision.consensus == 0.5
+    assert decision.dissent == ["chief preferred #2: timely"]
+
+
+def test_tally_ignores_invalid_and_repeated_numbers() -> None:
+    decision = tally([Ballot(persona="p", weight=1.0, ranking=[9, 2, 2, 1], rationale="r")],
+                     [_cand(1, 3.0), _cand(2, 3.0)])
+    assert decision.winner == 2 and decision.tally == {1: 1.0, 2: 2.0}
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Britain's recyclers cannot keep up.", "Britain's recyclers cannot keep up"),
+    ('"Batteries, again!"', "Batteries, again"),
+    ("SHOUTING TITLE", "Fallback"),
+    ("", "Fallback"),
+])
+def test_clean_title(raw: str, expected: str) -> None:
+    assert clean_title(raw, "Fallback") == expected
+
+
+def test_clip_respects_the_limit_at_a_word_boundary() -> None:
+    text = "word " * 60
+    clipped = clip(text, 160)
+    assert len(clipped) <= 160 and clipped.endswith("…") and " wor…" not in clipped
+
+
+def test_brief_caps_sections_and_description() -> None:
+    draft = BriefDraft(thesis="t " * 120, title_ideas=["A title."],
+                       sections=[SectionPlan(heading=f"S{i}", points=["p"]) for i in range(5)], key_facts=[])
+    brief = to_brief(draft, "topic", [Source(id="S1", title="n", path="n.md", text="x")], max_sections=4)
+    assert len(brief.sections) == 4 and len(brief.description) <= 160 and brief.title == "A title"
+    assert brief.sources == ["S1"]
+
+
+def test_clean_section_strips_headings_labels_and_echoes() -> None:
+    raw = "Final Answer: Thin margins\n# Thin margins\n\nFirst   paragraph.\n\n\n## Sub\nSecond paragraph."
+    assert clean_section(raw, "Thin margins") == "First paragraph.\n\nSecond paragraph."
+
+
+def test_assemble_builds_front_matter_sections_and_references() -> None:
+    draft = BriefDraft(thesis="A thesis.", title_ideas=["T"], sections=[
+        SectionPlan(heading="One", points=["p"]), SectionPlan(heading="Two.", points=["p"])])
+    brief = to_brief(draft, "battery recycling", [], 4)
+    sources = [Source(id="S1", title="Agency notes", path="notes.md", text="x")]
+    text = assemble(brief, ["Body one.", "Body two."], sources, "2026-01-02", "battery recycling")
+    assert text.startswith('---\nlayout: post\ntitle: "T"\ndate: 2026-01-02\n')
+    assert 'description: "A thesis."' in text and "## One\n\nBody one." in text and "## Two\n" in text
+    assert text.rstrip().endswith("## References\n\n1. Agency notes (notes.md)")
+    assert sections(text) == ["One\n\nBody one.", "Two\n\nBody two."]
+
+
+@pytest.mark.parametrize(("passed", "score", "revision", "max_rev", "expected"), [
+    (True, None, 0, 2, "publish"), (True, 3.0, 0, 2, "publish"), (True, 2.0, 0, 2, "revise"),
+    (False, 5.0, 1, 2, "revise"), (False, 5.0, 2, 2, "reject"), (False, None, 0, 0, "stop"),
+])
+def test_decide(passed: bool, score: float | None, revision: int, max_rev: int, expected: str) -> None:
+    assert decide(passed, score, 2.5, revision, max_rev) == expected
+
+
+@pytest.mark.parametrize("topic", ["../../etc/passwd", "a/b\\c", "..", "  ", "Ünïcödé café!", "x" * 500])
+def test_output_paths_never_leave_the_directory(tmp_path, topic: str) -> None:
+    article, review = output_paths(tmp_path, topic, "2026-01-02")
+    assert article.parent == tmp_path.resolve() and review.parent == tmp_path.resolve()
+    assert article.name.startswith("2026-01-02-") and len(slugify(topic)) <= 60
