@@ -207,8 +207,8 @@ def roi_calls(obj: Ctx, execution_id: str | None, limit: int | None, as_json: bo
 
     def human() -> None:
         for c in calls:
-            click.echo(f"{c.get('ts')} {c.get('execution_id')} {c.get('stage'):<12} {c.get('agent')!s:<20} "
-                       f"{c.get('status'):<5} #{c.get('attempt')} {c.get('input_tokens')}+{c.get('output_tokens')} "
+            click.echo(f"{c.get('ts')} {c.get('execution_id')} {c.get('stage')!s:<12} {c.get('agent')!s:<20} "
+                       f"{c.get('status')!s:<5} #{c.get('attempt')} {c.get('input_tokens')}+{c.get('output_tokens')} "
                        f"tok {c.get('duration_ms')} ms {_fmt_cost(c.get('cost_usd'))}")
 
     emit(as_json, calls, human)

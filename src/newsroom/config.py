@@ -24,7 +24,7 @@ CONFIG_FILE = "newsroom.toml"
 DEFAULT_MODELS: dict[str, str] = {
     "local": "SmolLM2-135M-Instruct-Q4_1",
     "openai": "gpt-4o-mini",
-    "anthropic": "claude-3-5-haiku-latest",
+    "anthropic": "claude-haiku-4-5",
     "scripted": "scripted",
 }
 KEY_ENV: dict[str, str] = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}

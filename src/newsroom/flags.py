@@ -60,8 +60,8 @@ class FlagValue:
     def resolve(self, flag: str, key: str | None) -> tuple[bool, str]:
         if self.percent is None:
             return bool(self.enabled), Reason.STATIC
-        if key is None:
-            return False, Reason.DEFAULT
+        if key is None:  # no execution to key on: only a full rollout is on
+            return self.percent >= 100, Reason.DEFAULT
         digest = hashlib.sha256(f"{flag}:{key}".encode()).digest()
         bucket = int.from_bytes(digest[:4], "big") % 10_000
         return bucket < self.percent * 100, Reason.SPLIT

@@ -29,7 +29,11 @@ def _close(node: Any) -> None:
         node.pop("default", None)
         node.pop("title", None) if isinstance(node.get("title"), str) and "type" in node else None
         for key, value in node.items():
-            if key != "$defs":
+            if key == "properties" and isinstance(value, dict):
+                # A map of field names, not a schema: a field may be called "default" or "title".
+                for sub in value.values():
+                    _close(sub)
+            elif key != "$defs":
                 _close(value)
     elif isinstance(node, list):
         for item in node:

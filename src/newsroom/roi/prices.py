@@ -42,7 +42,7 @@ class PriceBook:
         table = {k: Price(**v) for k, v in price_table()["models"].items()}
         for name, p in (extra or {}).items():
             fields = p.model_dump() if hasattr(p, "model_dump") else dict(p)
-            table[name] = Price(**fields)
+            table[name.lower()] = Price(**fields)  # lookup() lower-cases the model name
         self._table = table
 
     def lookup(self, model: str) -> Price | None:
