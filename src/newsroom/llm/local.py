@@ -115,7 +115,14 @@ atexit.register(LocalServer.stop_all)
 
 
 class LocalChatModel(OpenAIChatModel):
-    """The openai SDK talking to the embedded server, which starts on the first call."""
+    """The openai SDK talking to the embedded server, which starts on the first call.
+
+    Calls use llama.cpp's DRY sampler: a 135M model otherwise falls into repeating the same
+    sentence until it runs out of tokens. DRY's default sequence breakers (newline, colon, quote,
+    asterisk) keep it from penalising JSON syntax in structured calls.
+    """
+
+    extra_body = {"dry_multiplier": 0.8, "dry_base": 1.75, "dry_allowed_length": 2}
 
     def __init__(self, config: ServerConfig, *, model_name: str, timeout_s: float = 120.0) -> None:
         self._config = config

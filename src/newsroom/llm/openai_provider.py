@@ -11,6 +11,7 @@ from newsroom.llm.schema import strict_schema
 
 class OpenAIChatModel(ChatModel):
     provider = "openai"
+    extra_body: dict[str, Any] = {}  # server-specific sampling fields (the local server sets some)
 
     def __init__(self, model_name: str, *, api_key: str, base_url: str | None = None,
                  timeout_s: float = 120.0, provider: str = "openai") -> None:
@@ -36,6 +37,8 @@ class OpenAIChatModel(ChatModel):
             params["stop"] = list(request.stop)[:4]
         if request.seed is not None:
             params["seed"] = request.seed
+        if self.extra_body:
+            params["extra_body"] = dict(self.extra_body)
         if request.output_type is not None:
             params["response_format"] = {
                 "type": "json_schema",

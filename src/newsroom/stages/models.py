@@ -92,7 +92,7 @@ class ReviewDraft(BaseModel):
     evidence: int = Field(ge=1, le=5)
     structure: int = Field(ge=1, le=5)
     style: int = Field(ge=1, le=5)
-    required_fixes: list[Fix] = Field(default_factory=list, max_length=5)
+    required_fixes: list[Fix] = Field(default_factory=list, max_length=3)
     verdict: Literal["publish", "revise"]
 
 
