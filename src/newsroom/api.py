@@ -130,41 +130,88 @@ def _run(ctx: StageContext, state: ArticleState) -> None:
         state.status, state.reason = "failed", str(exc)
 
 
-def generate_article(topic: str, *, settings: Settings | None = None, model: ChatModel | None = None,
-                     sources: str | Path | None = None, out_dir: str | Path | None = None,
-                     progress: Progress | None = None, flag_provider: Any = None,
-                     execution_id: str | None = None) -> ArticleResult:
+def _start(topic: str | None, settings: Settings, sources: str | Path | None, out_dir: str | Path | None,
+           execution_id: str | None, resume: str | None) -> tuple[ArticleState, str, str | None]:
+    """A fresh state, or the checkpointed one of the run being resumed; returns (state, out_dir, sources)."""
+    from newsroom import checkpoints
+
+    if resume is None:
+        topic = validate_topic(topic or "")
+        execution_id = execution_id or new_execution_id()
+        state = ArticleState(id=execution_id, execution_id=execution_id, topic=topic,
+                             sources=load_sources(sources))
+        return state, str(Path(out_dir or settings.workspace / "articles").resolve()), \
+            None if sources is None else str(sources)
+    checkpoint = checkpoints.load(settings, resume)
+    state = checkpoint.state
+    if topic is not None and validate_topic(topic) != state.topic:
+        raise ConfigError(f"execution {resume!r} was about {state.topic!r}, not {topic!r}; drop the topic to resume")
+    state.status, state.reason = "running", None
+    return state, str(out_dir or checkpoint.out_dir), checkpoint.sources
+
+
+def _partial_draft(ctx: StageContext, state: ArticleState) -> str:
+    """What a stopped run has written so far: the finished draft, or the sections done."""
+    if state.draft or not (state.brief and state.section_bodies):
+        return state.draft
+    from newsroom.stages.generate import assemble
+
+    n = len(state.section_bodies)
+    partial = state.brief.model_copy(update={"sections": state.brief.sections[:n]})
+    return assemble(partial, state.section_bodies, state.sources, ctx.today(), state.topic)
+
+
+def generate_article(topic: str | None = None, *, settings: Settings | None = None,
+                     model: ChatModel | None = None, sources: str | Path | None = None,
+                     out_dir: str | Path | None = None, progress: Progress | None = None,
+                     flag_provider: Any = None, execution_id: str | None = None,
+                     resume: str | None = None) -> ArticleResult:
     """Run discover -> editorial -> generate -> quality_gate and write the article and its review.
 
     ``model`` replaces the configured provider (e.g. ``ScriptedModel`` in tests); every call still
-    goes through the metered wrapper and the ledger. Raises ``ConfigError`` for bad input; every
-    other outcome, including budget stops and provider failures, is a status on the result.
+    goes through the metered wrapper and the ledger. ``resume`` continues a stopped run from its
+    checkpoint without repeating finished steps. Raises ``ConfigError`` for bad input; every other
+    outcome, including budget stops and provider failures, is a status on the result.
     """
-    topic = validate_topic(topic)
+    from newsroom import checkpoints
+    from newsroom.roi.ledger import RoiLedger
+
     settings = settings or Settings.load()
-    execution_id = execution_id or new_execution_id()
+    state, out, sources_arg = _start(topic, settings, sources, out_dir, execution_id, resume)
     started = time.perf_counter()
-    state = ArticleState(id=execution_id, execution_id=execution_id, topic=topic, sources=load_sources(sources))
-    ctx = _context(settings, execution_id, model, progress, flag_provider)
+    ctx = _context(settings, state.execution_id, model, progress, flag_provider)
+    if resume is not None:
+        ctx.metered.absorb(RoiLedger(settings.ledger_path).read().records)
+        ctx.notes.append(f"resumed after: {', '.join(state.completed) or 'nothing'}")
+
+    def save(current: ArticleState) -> None:
+        checkpoints.save(settings, checkpoints.Checkpoint(out_dir=out, sources=sources_arg, state=current))
+
+    ctx.checkpoint = save
+    save(state)
     _run(ctx, state)
     if state.status == "running":
         state.status, state.reason = "failed", state.reason or "the flow ended without a decision"
-    date = ctx.today()
-    article_path, review_path = output_paths(Path(out_dir or settings.workspace / "articles"), topic, date)
-    if state.draft:
-        write_atomic(article_path, state.draft)
+    save(state)
+    return _write_outputs(ctx, state, Path(out), time.perf_counter() - started)
+
+
+def _write_outputs(ctx: StageContext, state: ArticleState, out_dir: Path, seconds: float) -> ArticleResult:
+    article_path, review_path = output_paths(out_dir, state.topic, ctx.today())
+    text = _partial_draft(ctx, state)
+    if text:
+        write_atomic(article_path, text)
     totals = ctx.metered.totals().total
     result = ArticleResult(
-        execution_id=execution_id, status=state.status, topic=topic,
-        article_path=str(article_path) if state.draft else None, review_path=str(review_path),
+        execution_id=state.execution_id, status=state.status, topic=state.topic,  # type: ignore[arg-type]
+        article_path=str(article_path) if text else None, review_path=str(review_path),
         revisions=state.revision, scores=_scores(state), reason=state.reason,
         usage=Usage(llm_calls=totals.llm_calls, input_tokens=totals.input_tokens,
-                    output_tokens=totals.output_tokens, cost_usd=totals.cost_usd,
-                    duration_s=round(time.perf_counter() - started, 3)))
+                    output_tokens=totals.output_tokens, cost_usd=totals.cost_usd, duration_s=round(seconds, 3)))
     write_json_atomic(review_path, _review_document(ctx, state, result))
     if state.status == "published" and ctx.style is not None:
-        ctx.style.add_published(execution_id, state.brief.title if state.brief else topic, state.draft)
-    ctx.metered.finish(state.status, topic=topic, revisions=state.revision, reason=state.reason)
+        ctx.style.add_published(state.execution_id, state.brief.title if state.brief else state.topic, text)
+    ctx.metered.finish(state.status, topic=state.topic, revisions=state.revision, reason=state.reason)
     return result
 
 

@@ -217,7 +217,8 @@ def roi_calls(obj: Ctx, execution_id: str | None, limit: int | None, as_json: bo
 
 # -- generate / discover ---------------------------------------------------------------------
 @cli.command()
-@click.argument("topic")
+@click.argument("topic", required=False)
+@click.option("--resume", default=None, metavar="EXECUTION_ID", help="continue a stopped run from its checkpoint")
 @click.option("--out", "out_dir", default=None, metavar="DIR", help="where to write the article [default: articles/]")
 @provider_options
 @click.option("--flag", "flag_pairs", multiple=True, metavar="NAME=VALUE", help="override a feature flag")
@@ -230,7 +231,8 @@ def roi_calls(obj: Ctx, execution_id: str | None, limit: int | None, as_json: bo
 @click.option("--knowledge", "knowledge_dir", default=None, metavar="DIR", help="your own house-style pack")
 @json_option
 @click.pass_obj
-def generate(obj: Ctx, topic: str, out_dir: str | None, provider: str | None, model: str | None,
+def generate(obj: Ctx, topic: str | None, resume: str | None, out_dir: str | None, provider: str | None,
+             model: str | None,
              base_url: str | None, flag_pairs: tuple[str, ...], max_revisions: int | None,
              budget_usd: float | None, budget_tokens: int | None, sources: str | None, crews_dir: str | None,
              flows_dir: str | None, knowledge_dir: str | None, as_json: bool) -> int:
@@ -238,7 +240,10 @@ def generate(obj: Ctx, topic: str, out_dir: str | None, provider: str | None, mo
 
     Writes OUT/<date>-<slug>.md and OUT/<date>-<slug>.review.json. Exit 0 when published,
     3 when the article was not published (rejected, needs revision, budget exceeded, failed).
+    With --resume EXECUTION_ID, TOPIC may be left out: the run continues after its last finished step.
     """
+    if topic is None and resume is None:
+        raise click.UsageError("give a TOPIC, or --resume EXECUTION_ID to continue a stopped run")
     from newsroom import flags as flagmod
     from newsroom.api import generate_article
     from newsroom.progress import ConsoleProgress
@@ -251,7 +256,7 @@ def generate(obj: Ctx, topic: str, out_dir: str | None, provider: str | None, mo
         from newsroom.errors import ConfigError
 
         raise ConfigError("the scripted provider is for tests and the Python API; use local, openai or anthropic")
-    result = generate_article(topic, settings=settings, sources=sources, out_dir=out_dir,
+    result = generate_article(topic, settings=settings, sources=sources, out_dir=out_dir, resume=resume,
                               progress=None if as_json else ConsoleProgress())
 
     def human() -> None:

@@ -15,7 +15,7 @@ from newsroom.stages.context import StageContext
 from newsroom.stages.discover import discover
 from newsroom.stages.editorial import editorial
 from newsroom.stages.generate import draft
-from newsroom.stages.models import Brief, Candidate, Decision, GateRound, Source
+from newsroom.stages.models import Ballot, Brief, Candidate, Decision, GateRound, Source
 from newsroom.stages.quality_gate import review, revision_notes
 
 Status = Literal["running", "published", "needs_revision", "rejected", "budget_exceeded", "failed"]
@@ -40,6 +40,12 @@ class ArticleState(BaseModel):
     reason: str | None = None
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     completed: list[str] = Field(default_factory=list, description="stage steps finished, in order")
+    section_bodies: list[str] = Field(default_factory=list, description="sections of the draft in progress")
+    ballots: list[Ballot] = Field(default_factory=list, description="board votes cast so far")
+
+
+def _step_name(stage: str, revision: int) -> str:
+    return stage if stage in ("discover", "editorial") else f"{stage}:{revision}"
 
 
 @contextmanager
@@ -51,28 +57,56 @@ def _timed(ctx: StageContext, state: ArticleState, stage: str) -> Iterator[None]
     finally:
         state.stage_seconds[stage] = round(state.stage_seconds.get(stage, 0.0) + time.perf_counter() - started, 3)
     ctx.progress.done(stage, ctx.metered)
-    state.completed.append(stage if stage in ("discover", "editorial") else f"{stage}:{state.revision}")
+
+
+def _finish_step(ctx: StageContext, state: ArticleState, step: str) -> None:
+    """Mark a step done and checkpoint, so a resumed run never repeats its calls."""
+    state.completed.append(step)
+    ctx.checkpoint(state)
 
 
 def step_discover(ctx: StageContext, state: ArticleState) -> None:
+    if "discover" in state.completed:
+        return
     with _timed(ctx, state, "discover"):
         state.candidates, state.dropped = discover(ctx, state.topic, state.sources)
+    _finish_step(ctx, state, "discover")
 
 
 def step_editorial(ctx: StageContext, state: ArticleState) -> None:
+    if "editorial" in state.completed:
+        return
+    def keep_ballot(ballot: Ballot) -> None:
+        state.ballots.append(ballot)
+        ctx.checkpoint(state)
+
     with _timed(ctx, state, "editorial"):
-        state.decision, state.brief = editorial(ctx, state.topic, state.candidates, state.sources)
+        state.decision, state.brief = editorial(ctx, state.topic, state.candidates, state.sources,
+                                                done=list(state.ballots), on_ballot=keep_ballot)
+    _finish_step(ctx, state, "editorial")
 
 
 def step_generate(ctx: StageContext, state: ArticleState) -> None:
+    if _step_name("generate", state.revision) in state.completed:
+        return
     assert_brief(state)
     notes = revision_notes(state.rounds[-1]) if state.rounds else ""
+
+    def keep_section(body: str) -> None:
+        state.section_bodies.append(body)
+        ctx.checkpoint(state)
+
     with _timed(ctx, state, "generate"):
-        state.draft = draft(ctx, state.topic, state.brief, state.sources, notes)  # type: ignore[arg-type]
+        state.draft = draft(ctx, state.topic, state.brief, state.sources, notes,  # type: ignore[arg-type]
+                            done=list(state.section_bodies), on_section=keep_section)
+    state.section_bodies = []
+    _finish_step(ctx, state, _step_name("generate", state.revision))
 
 
 def step_quality_gate(ctx: StageContext, state: ArticleState) -> str:
     """Review the draft; returns ``revise`` to loop back to generate, else the final decision."""
+    if _step_name("quality_gate", state.revision) in state.completed:  # resumed after a finished run
+        return state.rounds[-1].decision
     assert_brief(state)
     with _timed(ctx, state, "quality_gate"):
         round_ = review(ctx, state.draft, state.brief, state.revision)  # type: ignore[arg-type]
@@ -82,6 +116,7 @@ def step_quality_gate(ctx: StageContext, state: ArticleState) -> str:
     else:
         state.status = FINAL[round_.decision]  # type: ignore[assignment]
         state.reason = "; ".join(round_.reasons) or None
+    _finish_step(ctx, state, _step_name("quality_gate", round_.revision))
     return round_.decision
 
 

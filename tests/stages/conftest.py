@@ -21,7 +21,11 @@ CLEAN_SECTIONS = [
     "technicians who can discharge and dismantle packs safely. Each pack arrives in a different shape, and "
     "few carry labels that say which chemistry sits inside, so sorting remains slow, manual and expensive. "
     "The largest operator in the Midlands told the agency that it now turns away one shipment in five "
-    "because it cannot process the cells quickly enough to keep its storage yard within fire limits.",
+    "because it cannot process the cells quickly enough to keep its storage yard within fire limits. "
+    "Training takes time. The Institute of the Motor Industry, which certifies technicians who handle "
+    "high-voltage systems, says it registered about 4,000 new qualifications last year, well short of the "
+    "number that employers told it they would need. Until that gap closes, capacity will grow more slowly "
+    "than the pile of spent packs waiting outside the gates.",
     "The economics depend on metal prices. Recovered cobalt and nickel fetch far more than the lithium, "
     "which is why recyclers favour older chemistries rich in those metals. Benchmark Mineral Intelligence, "
     "a price-reporting agency, estimates that a tonne of black mass from nickel-rich cells is worth roughly "
@@ -30,7 +34,11 @@ CLEAN_SECTIONS = [
     "have responded by charging carmakers a gate fee rather than paying for spent batteries, reversing the "
     "arrangement that prevailed when the industry was young. That change matters for policy, because a "
     "system that once paid for itself now needs either a subsidy or a legal obligation to keep working at "
-    "the scale the government has promised in its industrial strategy.",
+    "the scale the government has promised in its industrial strategy. "
+    "The Department for Business and Trade has consulted on extending producer responsibility to "
+    "industrial and vehicle batteries, which would make the firm that sells a battery pay for its "
+    "collection and treatment. Its consultation paper put the annual cost to producers at tens of millions "
+    "of pounds, a sum that would fall mostly on carmakers with large fleets on British roads.",
     "Regulation is catching up. The European Union's battery regulation, which took effect in stages from "
     "2024, sets minimum shares of recycled content for new batteries and requires a digital passport "
     "recording each pack's chemistry and history. Britain has not copied the rules, but exporters that sell "
@@ -39,7 +47,11 @@ CLEAN_SECTIONS = [
     "is dealing with before the pack is opened. Firms that invest in sorting lines now will be the ones "
     "able to meet the content targets when they tighten, and the ones that wait may find the best feedstock "
     "already contracted to rivals. The likely result is consolidation: fewer, larger recyclers with long "
-    "contracts, and a smaller role for the independent scrap trade that handled the first wave of packs.",
+    "contracts, and a smaller role for the independent scrap trade that handled the first wave of packs. "
+    "Investors appear to agree. According to filings at Companies House, three of the largest British "
+    "recyclers raised new equity last year, and two of them named sorting equipment as the main use of the "
+    "money. If the passport rules work as intended, the value of a spent battery will depend less on the "
+    "price of cobalt and more on how quickly a plant can identify what it has received.",
 ]
 DIRTY_SECTION = ("In today's fast-paced world, experts say recycling is a game-changer! We must leverage "
                  "synergies to optimize the color of the industry. In conclusion, only time will tell.")

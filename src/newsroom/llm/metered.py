@@ -203,6 +203,19 @@ class Metered:
         return completion
 
     # -- run summary ----------------------------------------------------------------------
+    def absorb(self, records: list[dict[str, Any]]) -> int:
+        """Count earlier call records of this execution (a resumed run) into the totals and budgets."""
+        mine = [r for r in records if r.get("type") == "llm_call" and r.get("execution_id") == self.execution_id]
+        with self._lock:
+            for r in mine:
+                usage = Usage(int(r.get("input_tokens") or 0), int(r.get("cached_input_tokens") or 0),
+                              int(r.get("output_tokens") or 0))
+                seconds = float(r.get("duration_ms") or 0) / 1000
+                stage = self._totals.by_stage.setdefault(str(r.get("stage")), StageTotals())
+                for totals in (self._totals.total, stage):
+                    totals.add(usage, r.get("cost_usd"), seconds, ok=r.get("status") == "ok")
+        return len(mine)
+
     def totals(self) -> RunTotals:
         with self._lock:
             return RunTotals(

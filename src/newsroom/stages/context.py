@@ -114,3 +114,4 @@ class StageContext:
     progress: Progress = field(default_factory=NoProgress)
     today: Callable[[], str] = field(default_factory=lambda: lambda: time.strftime("%Y-%m-%d"))
     notes: list[str] = field(default_factory=list)
+    checkpoint: Callable[[Any], None] = field(default=lambda state: None)

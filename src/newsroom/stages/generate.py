@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 from newsroom.crews import run_task
 from newsroom.stages.context import StageContext
@@ -69,11 +70,16 @@ def _style_context(ctx: StageContext, text: str) -> tuple[str, str]:
     return rule_text, (exemplars[0]["text"][:700] if exemplars else "(none)")
 
 
-def draft(ctx: StageContext, topic: str, brief: Brief, sources: list[Source], revision_notes: str = "") -> str:
-    """Write every section of ``brief`` and return the whole article as markdown."""
+def draft(ctx: StageContext, topic: str, brief: Brief, sources: list[Source], revision_notes: str = "", *,
+          done: list[str] | None = None, on_section: Callable[[str], None] | None = None) -> str:
+    """Write every section of ``brief`` and return the whole article as markdown.
+
+    ``done`` holds sections already written (a resumed run starts after them); ``on_section`` is
+    told of each new one, so it can be checkpointed before the next call.
+    """
     spec = ctx.crews["generate"]
-    bodies = []
-    for section in brief.sections:
+    bodies = list(done or [])
+    for section in brief.sections[len(bodies):]:
         rules, exemplar = _style_context(ctx, f"{section.heading}. {' '.join(section.points)}")
         text = run_task(ctx.metered, spec, "section", {
             "title": brief.title, "thesis": brief.thesis, "heading": section.heading,
@@ -81,4 +87,6 @@ def draft(ctx: StageContext, topic: str, brief: Brief, sources: list[Source], re
             "facts": _facts(brief), "rules": rules, "exemplar": exemplar,
             "revision_notes": revision_notes})
         bodies.append(clean_section(text, section.heading))
+        if on_section is not None:
+            on_section(bodies[-1])
     return assemble(brief, bodies, sources, ctx.today(), topic)
