@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
 import time
-from contextlib import redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,9 +62,9 @@ def validate_topic(topic: str) -> str:
 
 
 def _context(settings: Settings, execution_id: str, model: ChatModel | None, progress: Progress | None,
-             flag_provider: Any) -> StageContext:
+             flag_provider: Any, style_memory: Any = None) -> StageContext:
     from newsroom.crews import load_crews
-    from newsroom.style.access import open_style
+    from newsroom.style.access import StyleAccess, open_style
 
     evaluated = flagmod.evaluate(settings, execution_id, flag_provider)
     values = {name: f.value for name, f in evaluated.items()}
@@ -75,7 +77,7 @@ def _context(settings: Settings, execution_id: str, model: ChatModel | None, pro
         flow=load_flow(settings.flows_dir or data_dir("flows")), flags=values,
         progress=progress or NoProgress())
     if values["style_memory"]:
-        ctx.style = open_style(settings, ctx.notes)
+        ctx.style = StyleAccess(style_memory, ctx.notes) if style_memory else open_style(settings, ctx.notes)
     else:
         ctx.notes.append("style memory off (flag style_memory)")
     return ctx
@@ -111,11 +113,37 @@ def _review_document(ctx: StageContext, state: ArticleState, result: ArticleResu
     }
 
 
+class _StdoutGuard:
+    """Sends stray prints (crewAI panels) to stderr while any run is active: stdout belongs to the
+    caller's result. Reference-counted, so concurrent runs in threads restore it exactly once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved: Any = None
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                self._saved, sys.stdout = sys.stdout, sys.stderr
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    sys.stdout = self._saved
+
+
+_stdout_to_stderr = _StdoutGuard()
+
+
 def _run(ctx: StageContext, state: ArticleState) -> None:
     """Run the stages; a budget stop or an expected failure ends the run with a status, not a crash."""
     try:
-        # crewAI prints panels to stdout; stdout belongs to the caller's result (e.g. --json).
-        with redirect_stdout(sys.stderr):
+        with _stdout_to_stderr():
             if ctx.flags["flow_engine"]:
                 from newsroom.flow import run_flow
 
@@ -165,12 +193,13 @@ def generate_article(topic: str | None = None, *, settings: Settings | None = No
                      model: ChatModel | None = None, sources: str | Path | None = None,
                      out_dir: str | Path | None = None, progress: Progress | None = None,
                      flag_provider: Any = None, execution_id: str | None = None,
-                     resume: str | None = None) -> ArticleResult:
+                     resume: str | None = None, style_memory: Any = None) -> ArticleResult:
     """Run discover -> editorial -> generate -> quality_gate and write the article and its review.
 
     ``model`` replaces the configured provider (e.g. ``ScriptedModel`` in tests); every call still
     goes through the metered wrapper and the ledger. ``resume`` continues a stopped run from its
-    checkpoint without repeating finished steps. Raises ``ConfigError`` for bad input; every other
+    checkpoint without repeating finished steps. ``style_memory`` shares one open ``StyleMemory``
+    between runs (``batch`` does). Raises ``ConfigError`` for bad input; every other
     outcome, including budget stops and provider failures, is a status on the result.
     """
     from newsroom import checkpoints
@@ -179,7 +208,7 @@ def generate_article(topic: str | None = None, *, settings: Settings | None = No
     settings = settings or Settings.load()
     state, out, sources_arg = _start(topic, settings, sources, out_dir, execution_id, resume)
     started = time.perf_counter()
-    ctx = _context(settings, state.execution_id, model, progress, flag_provider)
+    ctx = _context(settings, state.execution_id, model, progress, flag_provider, style_memory)
     if resume is not None:
         ctx.metered.absorb(RoiLedger(settings.ledger_path).read().records)
         ctx.notes.append(f"resumed after: {', '.join(state.completed) or 'nothing'}")
@@ -231,7 +260,7 @@ def discover_topics(subject: str, *, n: int | None = None, settings: Settings | 
     ctx = _context(settings, execution_id, model, None, None)
     status = "ok"
     try:
-        with redirect_stdout(sys.stderr):
+        with _stdout_to_stderr():
             kept, _ = discover(ctx, subject, load_sources(sources), n)
     except NewsroomError:
         status = "failed"

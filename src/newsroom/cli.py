@@ -49,6 +49,13 @@ def provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def outcome(ok: bool) -> int:
+    """Exit 0 for a positive outcome, 3 for a negative one (raised, so CliRunner and main agree)."""
+    if not ok:
+        raise click.exceptions.Exit(3)
+    return 0
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="print one JSON document on stdout")
 
 
@@ -95,7 +102,7 @@ def health(obj: Ctx, provider: str | None, model: str | None, base_url: str | No
         from newsroom.errors import ConfigError
 
         raise ConfigError(raise_config)
-    return 0 if ok else 3
+    return outcome(ok)
 
 
 # -- flags ------------------------------------------------------------------------------------
@@ -270,7 +277,56 @@ def generate(obj: Ctx, topic: str | None, resume: str | None, out_dir: str | Non
                    f"cost {_fmt_cost(u.cost_usd)}, {u.duration_s:.1f} s, execution {result.execution_id}")
 
     emit(as_json, result.model_dump(mode="json"), human)
-    return 0 if result.status == "published" else 3
+    return outcome(result.status == "published")
+
+
+@cli.command()
+@click.argument("topics_file", metavar="TOPICS_FILE")
+@click.option("--concurrency", type=click.IntRange(1, 32), default=2, show_default=True,
+              help="flows running at once (the local server gets as many parallel slots, up to 8)")
+@click.option("--out", "out_dir", default=None, metavar="DIR", help="where to write the articles [default: articles/]")
+@provider_options
+@click.option("--flag", "flag_pairs", multiple=True, metavar="NAME=VALUE", help="override a feature flag")
+@click.option("--max-revisions", type=int, default=None, help="revision rounds before rejecting")
+@click.option("--budget-usd", type=float, default=None, help="per-article cost budget")
+@click.option("--budget-tokens", type=int, default=None, help="per-article token budget")
+@click.option("--rpm", "rate_limit_rpm", type=click.IntRange(1), default=None,
+              help="client-side requests per minute for the provider [env NEWSROOM_RATE_LIMIT_RPM]")
+@click.option("--tpm", "rate_limit_tpm", type=click.IntRange(1), default=None,
+              help="client-side prompt tokens per minute [env NEWSROOM_RATE_LIMIT_TPM]")
+@json_option
+@click.pass_obj
+def batch(obj: Ctx, topics_file: str, concurrency: int, out_dir: str | None, provider: str | None,
+          model: str | None, base_url: str | None, flag_pairs: tuple[str, ...], max_revisions: int | None,
+          budget_usd: float | None, budget_tokens: int | None, rate_limit_rpm: int | None,
+          rate_limit_tpm: int | None, as_json: bool) -> int:
+    """Write an article for every line of TOPICS_FILE, CONCURRENCY at a time.
+
+    Exit 0 when every article was published, 3 otherwise; each topic's result is reported.
+    """
+    from newsroom import flags as flagmod
+    from newsroom.batch import read_topics, run_batch
+
+    settings = obj.settings(provider=provider, model=model, base_url=base_url, max_revisions=max_revisions,
+                            budget_usd=budget_usd, budget_tokens=budget_tokens, rate_limit_rpm=rate_limit_rpm,
+                            rate_limit_tpm=rate_limit_tpm, flag_overrides=flagmod.parse_overrides(flag_pairs))
+    topics = read_topics(topics_file)
+    if not as_json:
+        click.echo(f"{len(topics)} topics, {concurrency} at a time", err=True)
+
+    def report(result: Any) -> None:
+        if not as_json:
+            click.echo(f"{result.status:<16} {result.topic} ({result.usage.llm_calls} calls, "
+                       f"{result.usage.duration_s:.1f} s)", err=True)
+
+    results = run_batch(topics, settings=settings, concurrency=concurrency, out_dir=out_dir, on_result=report)
+
+    def human() -> None:
+        for r in results:
+            click.echo(f"{r.status:<16} {r.article_path or '-'}  {r.reason or ''}".rstrip())
+
+    emit(as_json, [r.model_dump(mode="json") for r in results], human)
+    return outcome(all(r.status == "published" for r in results))
 
 
 @cli.command()

@@ -62,6 +62,8 @@ class Settings(BaseModel):
     local_n_ctx: int = Field(default=4096, ge=512, description="context per parallel slot")
     local_parallel: int = Field(default=2, ge=1, le=32)
     local_threads: int | None = Field(default=None, ge=1)
+    rate_limit_rpm: int | None = Field(default=None, ge=1, description="client-side requests per minute")
+    rate_limit_tpm: int | None = Field(default=None, ge=1, description="client-side prompt tokens per minute")
     flags: dict[str, Any] = Field(default_factory=dict, description="flag values from newsroom.toml")
     flag_overrides: dict[str, str] = Field(default_factory=dict, description="--flag NAME=VALUE")
     prices: dict[str, Price] = Field(default_factory=dict, description="extra per-model prices")
@@ -157,6 +159,8 @@ _ENV_FIELDS = {
     "local_n_ctx": "NEWSROOM_LOCAL_N_CTX",
     "local_parallel": "NEWSROOM_LOCAL_PARALLEL",
     "local_threads": "NEWSROOM_LOCAL_THREADS",
+    "rate_limit_rpm": "NEWSROOM_RATE_LIMIT_RPM",
+    "rate_limit_tpm": "NEWSROOM_RATE_LIMIT_TPM",
 }
 
 

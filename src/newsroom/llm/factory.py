@@ -10,6 +10,7 @@ from newsroom.config import KEY_ENV, Settings
 from newsroom.errors import ConfigError
 from newsroom.llm.base import ChatModel
 from newsroom.llm.metered import Budget, Metered
+from newsroom.llm.ratelimit import limiters
 from newsroom.roi.ledger import RoiLedger
 from newsroom.roi.prices import PriceBook
 
@@ -65,6 +66,7 @@ def build_metered(settings: Settings, *, execution_id: str, model: ChatModel | N
     """Wrap the provider for one run. Pass ``model`` to use one built elsewhere (tests, scripted)."""
     budget = Budget(usd=settings.budget_usd, tokens=settings.budget_tokens) if budget_guard else Budget()
     key = settings.secret() if settings.provider in KEY_ENV else None
+    provider = model.provider if model is not None else settings.provider
     return Metered(
         model or build_model(settings),
         RoiLedger(settings.ledger_path, enabled=telemetry),
@@ -73,4 +75,5 @@ def build_metered(settings: Settings, *, execution_id: str, model: ChatModel | N
         budget=budget,
         max_retries=settings.max_retries,
         secrets=(key,) if key else (),
+        limiter=limiters.get(provider, settings.rate_limit_rpm, settings.rate_limit_tpm),
     )

@@ -26,6 +26,7 @@ from tenacity import (
 
 from newsroom.errors import BudgetExceeded, ProviderError
 from newsroom.llm.base import ChatModel, ChatRequest, Completion, Usage
+from newsroom.llm.ratelimit import RateLimiter
 from newsroom.roi.ledger import RoiLedger
 from newsroom.roi.prices import PriceBook
 from newsroom.roi.records import call_record, redact, run_record
@@ -83,7 +84,7 @@ class Metered:
     def __init__(self, model: ChatModel, ledger: RoiLedger, *, execution_id: str,
                  prices: PriceBook | None = None, budget: Budget | None = None, max_retries: int = 3,
                  secrets: tuple[str, ...] = (), sleep: Callable[[float], Any] = time.sleep,
-                 backoff: tuple[float, float] = (0.5, 8.0)) -> None:
+                 backoff: tuple[float, float] = (0.5, 8.0), limiter: RateLimiter | None = None) -> None:
         if isinstance(model, Metered):
             raise TypeError("Metered must never wrap another Metered")
         self.model = model
@@ -95,6 +96,7 @@ class Metered:
         self._secrets = secrets
         self._sleep = sleep
         self._backoff = backoff
+        self.limiter = limiter
         self._lock = threading.Lock()
         self._totals = RunTotals()
         self.started = time.perf_counter()
@@ -174,6 +176,8 @@ class Metered:
         self._check_before(request, stage)
         for attempt in Retrying(sleep=self._sleep, **self._retrying_kwargs()):
             with attempt:
+                if self.limiter is not None:
+                    self.limiter.acquire(request.prompt_chars() // CHARS_PER_TOKEN)
                 started = time.perf_counter()
                 try:
                     completion = self.model.complete(request)
@@ -190,6 +194,8 @@ class Metered:
         self._check_before(request, stage)
         async for attempt in AsyncRetrying(sleep=self._async_sleep, **self._retrying_kwargs()):
             with attempt:
+                if self.limiter is not None:
+                    await asyncio.to_thread(self.limiter.acquire, request.prompt_chars() // CHARS_PER_TOKEN)
                 started = time.perf_counter()
                 try:
                     completion = await self.model.acomplete(request)
