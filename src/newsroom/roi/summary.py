@@ -54,3 +54,26 @@ def summarize(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "stages": {k: _group(v) for k, v in by["stage"].items()},
         "models": {k: _group(v) for k, v in by["model"].items()},
     }
+
+
+def runs_by_time(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every run, oldest first: ``summarize``'s per-run fields plus ``execution_id`` and ``started``.
+
+    Unlike ``summarize``'s ``runs``, this includes a run that wrote a run record but no call record
+    (it stopped before its first call), with zero calls. ``started`` is the earliest ``ts`` of the
+    run's records (an ISO 8601 string, ``""`` if none carries one).
+    """
+    records = list(records)
+    runs = summarize(records)["runs"]
+    started: dict[str, str] = {}
+    for r in records:
+        if r.get("type") not in ("llm_call", "run"):
+            continue
+        key, ts = str(r.get("execution_id")), str(r.get("ts") or "")
+        if ts and (key not in started or ts < started[key]):
+            started[key] = ts
+        if r.get("type") == "run" and key not in runs:
+            runs[key] = {**_group([]), "status": r.get("status"), "topic": r.get("topic"),
+                         "duration_s": r.get("duration_s")}
+    ordered = [{"execution_id": key, "started": started.get(key, ""), **group} for key, group in runs.items()]
+    return sorted(ordered, key=lambda run: (run["started"], run["execution_id"]))
