@@ -39,9 +39,9 @@ def _read(path: Path, index: int) -> Source:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"source {str(path)!r} is not UTF-8 text; re-save it as UTF-8") from None
+    heading = re.match(r"\s*#\s+(.+)", text)
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
         raise ConfigError(f"source {str(path)!r} is empty")
-    title_match = re.match(r"#\s*([^#]+?)(?:\s#|$)", text)
-    title = title_match.group(1).strip()[:80] if title_match else path.stem.replace("_", " ").replace("-", " ")
+    title = heading.group(1).strip()[:80] if heading else path.stem.replace("_", " ").replace("-", " ")
     return Source(id=f"S{index}", title=title, path=path.name, text=text)
