@@ -29,7 +29,7 @@ def test_defaults_in_an_empty_workspace(workspace: Path) -> None:
 @pytest.mark.parametrize(("field", "env_name", "file_value", "env_value", "explicit", "default"), [
     ("model", "NEWSROOM_MODEL", '"file-model"', "env-model", "explicit-model", None),
     ("max_retries", "NEWSROOM_MAX_RETRIES", "5", "6", 7, 3),
-    ("timeout_s", "NEWSROOM_TIMEOUT_S", "10.5", "20.5", 30.5, 120.0),
+    ("timeout_s", "NEWSROOM_TIMEOUT_S", "10.5", "20.5", 30.5, None),
     ("budget_tokens", "NEWSROOM_BUDGET_TOKENS", "1000", "2000", 3000, None),
 ])
 @pytest.mark.parametrize("layers", ["none", "file", "file+env", "file+env+explicit", "env+explicit"])
@@ -180,3 +180,9 @@ def test_secret_falls_back_to_the_provider_env_var(workspace: Path, monkeypatch:
 def test_settings_are_frozen(settings: Settings) -> None:
     with pytest.raises(ValueError, match="frozen"):
         settings.provider = "openai"  # type: ignore[misc]
+
+
+def test_call_timeout_defaults_by_provider(workspace: Path) -> None:
+    assert Settings.load().call_timeout_s == 600.0
+    assert Settings.load(provider="openai").call_timeout_s == 120.0
+    assert Settings.load(provider="openai", timeout_s=5).call_timeout_s == 5

@@ -49,7 +49,7 @@ class Settings(BaseModel):
     model: str | None = None
     base_url: str | None = None
     api_key: SecretStr | None = Field(default=None, repr=False)
-    timeout_s: float = Field(default=120.0, gt=0)
+    timeout_s: float | None = Field(default=None, gt=0, description="per call; default 600 local, 120 remote")
     max_retries: int = Field(default=3, ge=0, le=10)
     budget_usd: float | None = Field(default=None, ge=0)
     budget_tokens: int | None = Field(default=None, ge=0)
@@ -71,6 +71,13 @@ class Settings(BaseModel):
     @property
     def model_name(self) -> str:
         return self.model or DEFAULT_MODELS[self.provider]
+
+    @property
+    def call_timeout_s(self) -> float:
+        """A local model on a busy CPU is slow, not broken: it gets longer than a remote API."""
+        if self.timeout_s is not None:
+            return self.timeout_s
+        return 600.0 if self.provider == "local" else 120.0
 
     @property
     def ledger_path(self) -> Path:

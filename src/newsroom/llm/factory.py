@@ -26,7 +26,7 @@ def build_model(settings: Settings) -> ChatModel:
 
         config = ServerConfig(model_path=default_model_path(), n_ctx_per_slot=settings.local_n_ctx,
                               parallel=settings.local_parallel, threads=settings.local_threads)
-        return LocalChatModel(config, model_name=settings.model_name, timeout_s=settings.timeout_s)
+        return LocalChatModel(config, model_name=settings.model_name, timeout_s=settings.call_timeout_s)
     if settings.provider == "scripted":
         raise ConfigError("the scripted provider takes its replies from code: pass "
                           "model=ScriptedModel([...]) to the API (it is for tests and examples)")
@@ -38,11 +38,11 @@ def build_model(settings: Settings) -> ChatModel:
         from newsroom.llm.openai_provider import OpenAIChatModel
 
         return OpenAIChatModel(settings.model_name, api_key=key, base_url=settings.base_url,
-                               timeout_s=settings.timeout_s)
+                               timeout_s=settings.call_timeout_s)
     from newsroom.llm.anthropic_provider import AnthropicChatModel
 
     return AnthropicChatModel(settings.model_name, api_key=key, base_url=settings.base_url,
-                              timeout_s=settings.timeout_s)
+                              timeout_s=settings.call_timeout_s)
 
 
 def preflight(settings: Settings, timeout_s: float = 3.0) -> None:
