@@ -11,9 +11,9 @@ import string
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from newsroom.datafiles import load_yaml_model
 from newsroom.errors import ConfigError, StageError
 from newsroom.llm.metered import Metered
 from newsroom.stages.models import OUTPUT_MODELS
@@ -49,16 +49,8 @@ class CrewSpec(BaseModel):
 
 
 def load_crew(path: Path, stage: str) -> CrewSpec:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        spec = CrewSpec.model_validate({"stage": stage, **data})
-    except FileNotFoundError:
-        raise ConfigError(f"crew definition {str(path)!r} is missing; every stage needs one (--crews)") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"{path}: field {'.'.join(map(str, err['loc']))!r}: {err['msg']}") from None
+    spec = load_yaml_model(path, CrewSpec, what="crew definition", option="every stage needs one; --crews",
+                           extra={"stage": stage})
     for name, task in spec.tasks.items():
         if task.agent not in spec.agents:
             raise ConfigError(f"{path}: task {name!r} names agent {task.agent!r}, which is not defined")

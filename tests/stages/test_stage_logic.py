@@ -110,3 +110,35 @@ def test_output_paths_never_leave_the_directory(tmp_path, topic: str) -> None:
     article, review = output_paths(tmp_path, topic, "2026-01-02")
     assert article.parent == tmp_path.resolve() and review.parent == tmp_path.resolve()
     assert article.name.startswith("2026-01-02-") and len(slugify(topic)) <= 60
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"agents: [\n", "invalid YAML"),
+    (b"\xff\xfe", "not UTF-8"),
+    (b"- a list\n", "expected a mapping"),
+    (b"agents: {}\ntasks: {t: {agent: ghost, description: d, expected_output: e}}\n", "names agent 'ghost'"),
+    (b"agents: {a: {role: r, goal: g}}\ntasks: {}\n", "field 'agents.a.backstory'"),
+])
+def test_bad_crew_files_name_the_file_and_the_field(tmp_path, content: bytes, message: str) -> None:
+    from newsroom.crews import load_crew
+    from newsroom.errors import ConfigError
+
+    path = tmp_path / "discover.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_crew(path, "discover")
+    assert str(path) in str(info.value)
+
+
+def test_the_shipped_crews_and_flow_load(tmp_path) -> None:
+    from newsroom.crews import STAGES, load_crews
+    from newsroom.errors import ConfigError
+    from newsroom.paths import data_dir
+    from newsroom.stages.context import load_flow
+
+    crews = load_crews(data_dir("crews"))
+    assert set(crews) == set(STAGES)
+    assert len(load_flow(data_dir("flows")).editorial.board) >= 3
+    (tmp_path / "article.yaml").write_text("stages: [discover, generate]\neditorial: {board: []}\n")
+    with pytest.raises(ConfigError, match="board"):
+        load_flow(tmp_path)

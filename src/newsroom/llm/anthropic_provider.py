@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from newsroom.errors import ProviderError
-from newsroom.llm.base import ChatModel, ChatRequest, Completion, Usage
+from newsroom.llm.base import ChatModel, ChatRequest, Completion, Usage, map_sdk_error
 from newsroom.llm.schema import strict_schema
 
 TOOL_NAME = "respond"
@@ -80,16 +80,7 @@ class AnthropicChatModel(ChatModel):
 
 
 def map_anthropic_error(exc: Exception) -> ProviderError:
+    """Classify an anthropic SDK exception: transient faults are retryable, the rest are not."""
     import anthropic
 
-    name = type(exc).__name__
-    if isinstance(exc, anthropic.APITimeoutError):
-        return ProviderError(f"anthropic timed out ({name})", retryable=True)
-    if isinstance(exc, anthropic.APIConnectionError):
-        return ProviderError(f"cannot connect to anthropic ({name}); check --base-url", retryable=True)
-    if isinstance(exc, anthropic.APIStatusError):
-        status = exc.status_code
-        retryable = status == 429 or status >= 500
-        hint = "; check the API key" if status in (401, 403) else ""
-        return ProviderError(f"anthropic answered HTTP {status} ({name}){hint}", retryable=retryable)
-    return ProviderError(f"anthropic call failed: {name}: {exc}")
+    return map_sdk_error(exc, "anthropic", anthropic)

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from newsroom.errors import ProviderError
+
 Role = Literal["system", "user", "assistant"]
 
 
@@ -83,3 +85,21 @@ class ChatModel(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most providers hold nothing
         """Release connections or processes the provider holds."""
+
+
+def map_sdk_error(exc: Exception, provider: str, sdk: Any) -> ProviderError:
+    """Classify an openai/anthropic SDK exception (both SDKs share these classes' names):
+    timeouts, connection failures, 429 and 5xx are retryable; other statuses are not."""
+    if isinstance(exc, ProviderError):
+        return exc
+    name = type(exc).__name__
+    if isinstance(exc, sdk.APITimeoutError):
+        return ProviderError(f"{provider} timed out ({name})", retryable=True)
+    if isinstance(exc, sdk.APIConnectionError):
+        return ProviderError(f"cannot connect to {provider} ({name}); check --base-url", retryable=True)
+    if isinstance(exc, sdk.APIStatusError):
+        status = exc.status_code
+        hint = "; check the API key" if status in (401, 403) else ""
+        retryable = status == 429 or status >= 500
+        return ProviderError(f"{provider} answered HTTP {status} ({name}){hint}", retryable=retryable)
+    return ProviderError(f"{provider} call failed: {name}: {exc}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from newsroom.errors import ProviderError
-from newsroom.llm.base import ChatModel, ChatRequest, Completion, Usage
+from newsroom.llm.base import ChatModel, ChatRequest, Completion, Usage, map_sdk_error
 from newsroom.llm.schema import strict_schema
 
 
@@ -85,20 +85,7 @@ class OpenAIChatModel(ChatModel):
 
 
 def map_openai_error(exc: Exception, provider: str) -> ProviderError:
-    """Classify an SDK exception: transient faults are retryable, the rest are not."""
+    """Classify an openai SDK exception: transient faults are retryable, the rest are not."""
     import openai
 
-    if isinstance(exc, ProviderError):
-        return exc
-    name = type(exc).__name__
-    if isinstance(exc, openai.APITimeoutError):
-        return ProviderError(f"{provider} timed out ({name})", retryable=True)
-    if isinstance(exc, openai.APIConnectionError):
-        return ProviderError(f"cannot connect to {provider} ({name}); check --base-url", retryable=True)
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        retryable = status == 429 or status >= 500
-        hint = " check the API key" if status in (401, 403) else ""
-        return ProviderError(f"{provider} answered HTTP {status} ({name});{hint}".rstrip(";"),
-                             retryable=retryable)
-    return ProviderError(f"{provider} call failed: {name}: {exc}")
+    return map_sdk_error(exc, provider, openai)

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from newsroom.config import Settings
 from newsroom.crews import CrewSpec
+from newsroom.datafiles import load_yaml_model
 from newsroom.errors import ConfigError
 from newsroom.llm.metered import Metered
 
@@ -66,15 +66,7 @@ class FlowConfig(BaseModel):
 
 def load_flow(directory: Path, name: str = "article") -> FlowConfig:
     path = directory / f"{name}.yaml"
-    try:
-        config = FlowConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    except FileNotFoundError:
-        raise ConfigError(f"flow definition {str(path)!r} is missing (--flows)") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"{path}: field {'.'.join(map(str, err['loc']))!r}: {err['msg']}") from None
+    config = load_yaml_model(path, FlowConfig, what="flow definition", option="--flows")
     expected = ["discover", "editorial", "generate", "quality_gate"]
     if config.stages != expected:
         raise ConfigError(f"{path}: stages must be {expected} (got {config.stages})")
