@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from newsroom.errors import ConfigError
 
+# libyaml's safe loader when PyYAML has it (several times faster), else the pure-Python one.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CATEGORIES = ("opening", "cliche", "hedging", "closing", "attribution", "spelling", "punctuation",
               "placeholder", "meta", "structure", "front_matter")
 Category = Literal["opening", "cliche", "hedging", "closing", "attribution", "spelling", "punctuation",
@@ -94,9 +96,11 @@ class Pack(BaseModel):
 
 def _load_list(path: Path) -> list[Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 (a safe loader)
     except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
-        raise ConfigError(f"{path}: cannot parse ({str(exc).splitlines()[0]}); fix the file") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: cannot parse ({str(exc).splitlines()[0]}); fix the file") from None
     if data is None:
         return []
     if not isinstance(data, list):
