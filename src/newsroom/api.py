@@ -227,7 +227,11 @@ def generate_article(topic: str | None = None, *, settings: Settings | None = No
     if state.status == "running":
         state.status, state.reason = "failed", state.reason or "the flow ended without a decision"
     save(state)
-    return _write_outputs(ctx, state, Path(out), time.perf_counter() - started)
+    try:
+        return _write_outputs(ctx, state, Path(out), time.perf_counter() - started)
+    finally:
+        if ctx.style is not None:
+            ctx.style.close()
 
 
 def _write_outputs(ctx: StageContext, state: ArticleState, out_dir: Path, seconds: float) -> ArticleResult:

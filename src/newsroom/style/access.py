@@ -15,9 +15,14 @@ log = logging.getLogger(__name__)
 class StyleAccess:
     """Implements ``stages.context.StyleLookup`` over ``StyleMemory.safe_*`` calls."""
 
-    def __init__(self, memory: Any, notes: list[str]) -> None:
+    def __init__(self, memory: Any, notes: list[str], *, owned: bool = False) -> None:
         self.memory = memory
         self.notes = notes
+        self.owned = owned  # opened for this run, so this run closes it
+
+    def close(self) -> None:
+        if self.owned:
+            self.memory.close()
 
     def _note(self, outcome: Any) -> list[dict[str, Any]]:
         if outcome.degraded:
@@ -53,7 +58,7 @@ def open_style(settings: Settings, notes: list[str]) -> StyleAccess | None:
 
         memory = StyleMemory.from_settings(settings)
         memory.warm()  # loads the embedder and indexes the pack if needed, outside the query timeout
-        return StyleAccess(memory, notes)
+        return StyleAccess(memory, notes, owned=True)
     except (NewsroomError, ImportError, OSError) as exc:
         log.warning("running without style memory: %s", exc)
         notes.append(f"style memory unavailable: {exc}")

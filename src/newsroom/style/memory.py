@@ -21,11 +21,13 @@ run: the timeout then bounds the query itself (~35 ms), not the model load.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import logging
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -51,6 +53,19 @@ if TYPE_CHECKING:
     from newsroom.config import Settings
 
 log = logging.getLogger(__name__)
+
+# Query threads that outlived their timeout. A daemon thread killed at interpreter exit while inside
+# torch or Chroma's native code aborts the whole process (std::terminate), so exit waits for them,
+# for a bounded time: a slow store is let finish, a hung one is abandoned.
+_QUERIES: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+_EXIT_WAIT_S = 30.0
+
+
+@atexit.register
+def _wait_for_queries() -> None:
+    deadline = time.monotonic() + _EXIT_WAIT_S
+    for worker in list(_QUERIES):
+        worker.join(max(0.0, deadline - time.monotonic()))
 
 STYLE_COLLECTION = "style_rules_exemplars"
 PUBLISHED_COLLECTION = "published"
@@ -196,6 +211,7 @@ class StyleMemory:
         self._collections: dict[str, Any] = {}
         self._seeded = False
         self._warm = False
+        self._vanished: str | None = None
         self._loaded_pack: Pack | None = None
 
     @classmethod
@@ -248,11 +264,16 @@ class StyleMemory:
 
     def _collection(self, name: str) -> Any:
         with self._lock:
+            if self._vanished:
+                raise StyleStoreError(self._vanished)
             if self.path is not None and self._client is not None \
                     and not (self.path / "chroma.sqlite3").exists():
+                # Stay degraded for the rest of this instance's life: silently rebuilding the whole
+                # store inside a timed query would leave expensive work running in the background.
+                self._vanished = (f"the style store at {str(self.path)!r} vanished while in use; "
+                                  "rebuild it with `newsroom style index`")
                 self.close()
-                raise StyleStoreError(f"the style store at {str(self.path)!r} vanished while in use; "
-                                      "rebuild it with `newsroom style index`")
+                raise StyleStoreError(self._vanished)
             with _store_errors("open the store", self.location):
                 if self._client is None:
                     self._client = self._connect()
@@ -282,7 +303,10 @@ class StyleMemory:
 
     # -- the style collection -----------------------------------------------------------------
     def index(self, pack: Pack | None = None) -> IndexReport:
-        """Bring the store in line with ``pack`` (default: the configured pack); idempotent."""
+        """Bring the store in line with ``pack`` (default: the configured pack); idempotent.
+
+        An explicit ``index`` also rebuilds a store that vanished in use (queries never do)."""
+        self._vanished = None
         pack = pack if pack is not None else self._pack()
         col = self._collection(STYLE_COLLECTION)
         if (col.metadata or {}).get("embedder", self.embedder.name) != self.embedder.name:
@@ -309,12 +333,15 @@ class StyleMemory:
     def _ensure_indexed(self) -> IndexReport | None:
         if self._seeded:
             return None
-        col = self._collection(STYLE_COLLECTION)
-        with _store_errors("count the store", self.location):
-            empty = col.count() == 0
-        report = self.index() if empty else None
-        self._seeded = True
-        return report
+        with self._lock:  # one indexing at a time, however many queries wait for it
+            if self._seeded:
+                return None
+            col = self._collection(STYLE_COLLECTION)
+            with _store_errors("count the store", self.location):
+                empty = col.count() == 0
+            report = self.index() if empty else None
+            self._seeded = True
+            return report
 
     def query(self, text: str, k: int = 5, kinds: Sequence[str] | None = None,
               categories: Sequence[str] | None = None, *, rank_violations: bool = True) -> list[Hit]:
@@ -412,7 +439,9 @@ class StyleMemory:
 
         started = time.perf_counter()
         # A daemon thread: a hung store must not keep the process alive after the run.
-        threading.Thread(target=run, name="newsroom-style-query", daemon=True).start()
+        worker = threading.Thread(target=run, name="newsroom-style-query", daemon=True)
+        _QUERIES.add(worker)
+        worker.start()
         finished = done.wait(limit / 1000)
         elapsed = round((time.perf_counter() - started) * 1000, 1)
         if not finished:
