@@ -10,7 +10,7 @@ import pytest
 
 from newsroom.config import Settings
 from newsroom.llm.base import ChatRequest
-from newsroom.stages.models import BriefDraft, CandidateList, ReviewDraft, Vote
+from newsroom.stages.models import BriefDraft, CandidateDraft, ReviewDraft, Vote
 
 CLEAN_SECTIONS = [
     "Shipments of used lithium-ion cells to British recycling plants rose by 38% last year, according to "
@@ -57,23 +57,26 @@ DIRTY_SECTION = ("In today's fast-paced world, experts say recycling is a game-c
                  "synergies to optimize the color of the industry. In conclusion, only time will tell.")
 
 
+CANDIDATES = [
+    {"hook": "Britain's battery recyclers are turning packs away", "thesis": "Capacity, not demand, limits "
+     "battery recycling", "timeliness": 5, "evidence": 4, "contrarian": 3, "audience_fit": 4, "style_fit": 4},
+    {"hook": "Cheaper batteries are worth less as scrap", "thesis": "Iron-phosphate cells squeeze recyclers' "
+     "margins", "timeliness": 4, "evidence": 3, "contrarian": 5, "audience_fit": 3, "style_fit": 4},
+    {"hook": "Battery passports arrive", "thesis": "Labelling will do more than subsidy", "timeliness": 3,
+     "evidence": 3, "contrarian": 2, "audience_fit": 3, "style_fit": 3},
+]
+
+
 def script(sections: list[list[str]], reviews: list[int] | None = None) -> Callable[[ChatRequest], str]:
     """Replies keyed by the task: ``sections[r]`` are the section texts of revision round r."""
-    state = {"round": -1, "section": 0, "reviews": 0}
+    state = {"round": -1, "section": 0, "reviews": 0, "candidates": 0}
     scores = reviews or [4] * 10
 
     def reply(request: ChatRequest) -> str:
         kind = request.output_type
-        if kind is CandidateList:
-            return json.dumps({"candidates": [
-                {"hook": "Britain's battery recyclers are turning packs away", "thesis": "Capacity, not demand, "
-                 "limits battery recycling", "timeliness": 5, "evidence": 4, "contrarian": 3, "audience_fit": 4,
-                 "style_fit": 4},
-                {"hook": "Cheaper batteries are worth less as scrap", "thesis": "Iron-phosphate cells squeeze "
-                 "recyclers' margins", "timeliness": 4, "evidence": 3, "contrarian": 5, "audience_fit": 3,
-                 "style_fit": 4},
-                {"hook": "Battery passports arrive", "thesis": "Labelling will do more than subsidy",
-                 "timeliness": 3, "evidence": 3, "contrarian": 2, "audience_fit": 3, "style_fit": 3}]})
+        if kind is CandidateDraft:
+            state["candidates"] += 1
+            return json.dumps(CANDIDATES[(state["candidates"] - 1) % len(CANDIDATES)])
         if kind is Vote:
             return json.dumps({"ranking": [1, 2, 3], "rationale": "The strongest evidence and the clearest news peg."})
         if kind is BriefDraft:

@@ -38,7 +38,7 @@ def test_twenty_topics_at_concurrency_eight(flow_workspace: Path) -> None:
     calls = Counter(r["execution_id"] for r in report.records if r["type"] == "llm_call")
     runs = Counter(r["execution_id"] for r in report.records if r["type"] == "run")
     assert set(calls) == set(runs) == {r.execution_id for r in results}
-    assert all(n == 9 for n in calls.values()) and all(n == 1 for n in runs.values())
+    assert all(n == 11 for n in calls.values()) and all(n == 1 for n in runs.values())
     for r in results:
         assert json.loads(Path(r.review_path).read_text())["topic"] == r.topic
     assert len({r.article_path for r in results}) == 20
@@ -52,7 +52,7 @@ def test_one_bad_run_does_not_stop_the_others(flow_workspace: Path) -> None:
     results = run_batch(["good one", "bad one", "good two"], settings=scripted_settings(flow_workspace),
                         concurrency=3, out_dir=flow_workspace / "out", model_factory=factory)
     assert [r.status for r in results] == ["published", "failed", "published"]
-    assert "invalid CandidateList" in results[1].reason
+    assert "invalid CandidateDraft" in results[1].reason
 
 
 def test_topics_file_errors_are_clear(tmp_path: Path) -> None:

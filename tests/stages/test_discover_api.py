@@ -25,8 +25,10 @@ def test_discover_topics_ranks_candidates_and_meters_the_call(flow_workspace: Pa
     assert [c.score for c in candidates] == sorted((c.score for c in candidates), reverse=True)
     assert candidates[0].hook.startswith("Britain's battery recyclers")
     records = RoiLedger(flow_workspace / "logs" / "execution_roi.jsonl").read().records
-    assert [(r["type"], r.get("stage")) for r in records] == [("llm_call", "discover"), ("run", None)]
-    assert "Propose 3 different angles" in model.calls[0].request.messages[-1].content
+    assert [(r["type"], r.get("stage")) for r in records] == [("llm_call", "discover")] * 3 + [("run", None)]
+    prompts = [c.request.messages[-1].content for c in model.calls]
+    assert "Propose angle 1 of 3" in prompts[0] and "already\ntaken: (none yet)" in prompts[0]
+    assert "taken: Britain's battery recyclers are turning packs away; Cheaper batteries" in prompts[2]
 
 
 def test_sources_reach_the_brief_the_writer_and_the_references(flow_workspace: Path) -> None:

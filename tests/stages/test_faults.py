@@ -49,7 +49,7 @@ def test_a_transient_fault_is_retried_and_the_run_publishes(flow_workspace: Path
 
     result = generate_article("battery recycling", settings=scripted_settings(flow_workspace, max_retries=2),
                               model=ScriptedModel(default=reply), out_dir=flow_workspace / "out")
-    assert result.status == "published" and result.usage.llm_calls == 10  # nine calls and one retried attempt
+    assert result.status == "published" and result.usage.llm_calls == 12  # eleven calls and one retried attempt
 
 
 def test_the_style_store_vanishing_mid_run_degrades_instead_of_failing(flow_workspace: Path) -> None:

@@ -16,13 +16,13 @@ from .conftest import CLEAN_SECTIONS, DIRTY_SECTION, script, scripted_settings
 pytestmark = pytest.mark.slow  # crewAI import and Flow construction take a few seconds
 
 PUBLISH_CALLS = [
-    ("discover", "Story scout"),
+    ("discover", "Story scout"), ("discover", "Story scout"), ("discover", "Story scout"),
     ("editorial", "Editor-in-chief"), ("editorial", "Data editor"), ("editorial", "Section editor"),
     ("editorial", "Commissioning editor"),
     ("generate", "Staff writer"), ("generate", "Staff writer"), ("generate", "Staff writer"),
     ("quality_gate", "Chief sub-editor"),
 ]
-ROUND = PUBLISH_CALLS[5:]
+ROUND = PUBLISH_CALLS[7:]
 
 
 def _calls(workspace: Path, execution_id: str) -> list[dict]:

@@ -70,7 +70,7 @@ def test_sigkilled_generate_resumes_without_repeating_calls(flow_workspace: Path
         proc.wait(timeout=30)
     ledger = RoiLedger(flow_workspace / "logs" / "execution_roi.jsonl")
     before = [r for r in ledger.read().records if r["type"] == "llm_call"]
-    assert Counter(r["stage"] for r in before) == {"discover": 1, "editorial": 4, "generate": 1}
+    assert Counter(r["stage"] for r in before) == {"discover": 3, "editorial": 4, "generate": 1}
 
     model = ScriptedModel(default=script([CLEAN_SECTIONS]))
     result = generate_article(settings=scripted_settings(flow_workspace), model=model, resume="killed-run")
@@ -79,10 +79,10 @@ def test_sigkilled_generate_resumes_without_repeating_calls(flow_workspace: Path
     report = ledger.read()
     assert not report.skipped_lines
     calls = [r for r in report.records if r["type"] == "llm_call"]
-    assert Counter(r["stage"] for r in calls) == {"discover": 1, "editorial": 4, "generate": 3, "quality_gate": 1}
+    assert Counter(r["stage"] for r in calls) == {"discover": 3, "editorial": 4, "generate": 3, "quality_gate": 1}
     assert len(model.calls) == 3  # two sections and the review: nothing earlier was asked again
     runs = [r for r in report.records if r["type"] == "run"]
-    assert len(runs) == 1 and runs[0]["llm_calls"] == 9 and result.usage.llm_calls == 9
+    assert len(runs) == 1 and runs[0]["llm_calls"] == 11 and result.usage.llm_calls == 11
     article = Path(result.article_path).read_text()
     assert article.count("\n## ") == 3 and str(flow_workspace / "out") in result.article_path
 
@@ -96,7 +96,7 @@ def test_budget_stop_then_resume_with_a_bigger_budget(flow_workspace: Path) -> N
     second = generate_article(settings=scripted_settings(flow_workspace, budget_tokens=100_000), model=model,
                               resume=first.execution_id)
     assert second.status == "published"
-    assert second.usage.llm_calls == 9 and len(model.calls) == 9 - spent
+    assert second.usage.llm_calls == 11 and len(model.calls) == 11 - spent
 
 
 def test_unknown_or_finished_ids_are_errors_not_fresh_runs(flow_workspace: Path) -> None:

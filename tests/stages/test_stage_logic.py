@@ -73,7 +73,7 @@ def test_clip_respects_the_limit_at_a_word_boundary() -> None:
 
 
 def test_brief_caps_sections_and_description() -> None:
-    draft = BriefDraft(thesis="t " * 120, title_ideas=["A title."],
+    draft = BriefDraft(thesis="word " * 40, title_ideas=["A title."],
                        sections=[SectionPlan(heading=f"S{i}", points=["p"]) for i in range(5)], key_facts=[])
     brief = to_brief(draft, "topic", [Source(id="S1", title="n", path="n.md", text="x")], max_sections=4)
     assert len(brief.sections) == 4 and len(brief.description) <= 160 and brief.title == "A title"

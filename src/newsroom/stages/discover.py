@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from newsroom.crews import run_task
 from newsroom.stages.context import StageContext
-from newsroom.stages.models import Candidate, CandidateDraft, CandidateList, Source
+from newsroom.stages.models import Candidate, CandidateDraft, Source
 
 SCORE_FIELDS = ("timeliness", "evidence", "contrarian", "audience_fit", "style_fit")
 
@@ -45,9 +45,12 @@ def discover(ctx: StageContext, topic: str, sources: list[Source], n: int | None
     """Propose ``n`` angles for ``topic`` and rank them. Returns (kept, dropped)."""
     config = ctx.flow.discover
     n = n or config.candidates
-    result: CandidateList = run_task(ctx.metered, ctx.crews["discover"], "propose",
-                                     {"topic": topic, "n": n, "sources_note": sources_note(sources)})
+    drafts: list[CandidateDraft] = []
+    for i in range(1, n + 1):  # one angle per call: a small model keeps a short answer well formed
+        taken = "; ".join(d.hook for d in drafts) or "(none yet)"
+        drafts.append(run_task(ctx.metered, ctx.crews["discover"], "propose", {
+            "topic": topic, "i": i, "n": n, "taken": taken, "sources_note": sources_note(sources)}))
     nearest = ctx.style.nearest_published if ctx.style else None
-    return rank_candidates(result.candidates[:n], config.weights, nearest,
+    return rank_candidates(drafts, config.weights, nearest,
                            config.published_similarity.get("drop_at", 0.92),
                            config.published_similarity.get("flag_at", 0.8))

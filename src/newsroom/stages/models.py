@@ -3,27 +3,25 @@ constrained decoding from running on forever inside one field."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Score = int  # 1-5, bounded in each field below
+# Every string a model writes is bounded, so constrained decoding always closes the JSON in time.
+Point = Annotated[str, Field(max_length=120)]
+Fact = Annotated[str, Field(max_length=160)]
 
 
 class CandidateDraft(BaseModel):
     """One angle as the scout proposes it (the LLM's structured output)."""
 
-    hook: str = Field(max_length=140, description="the news peg: why now")
-    thesis: str = Field(max_length=220, description="the argument the article makes")
+    hook: str = Field(max_length=120, description="the news peg: why now")
+    thesis: str = Field(max_length=180, description="the argument the article makes")
     timeliness: int = Field(ge=1, le=5)
     evidence: int = Field(ge=1, le=5, description="how much evidence is available")
     contrarian: int = Field(ge=1, le=5, description="contrarian potential")
     audience_fit: int = Field(ge=1, le=5)
     style_fit: int = Field(ge=1, le=5)
-
-
-class CandidateList(BaseModel):
-    candidates: list[CandidateDraft] = Field(min_length=1, max_length=8)
 
 
 class Candidate(CandidateDraft):
@@ -40,7 +38,7 @@ class Vote(BaseModel):
     """One board member's ballot: candidate numbers, best first."""
 
     ranking: list[int] = Field(min_length=1, max_length=8)
-    rationale: str = Field(max_length=300)
+    rationale: str = Field(max_length=200)
 
 
 class Ballot(BaseModel):
@@ -61,16 +59,16 @@ class Decision(BaseModel):
 
 class SectionPlan(BaseModel):
     heading: str = Field(max_length=70)
-    points: list[str] = Field(min_length=1, max_length=4)
+    points: list[Point] = Field(min_length=1, max_length=3)
 
 
 class BriefDraft(BaseModel):
     """The brief as the editor writes it (the LLM's structured output)."""
 
-    thesis: str = Field(max_length=240)
-    title_ideas: list[str] = Field(min_length=1, max_length=3)
+    thesis: str = Field(max_length=200)
+    title_ideas: list[Annotated[str, Field(max_length=90)]] = Field(min_length=1, max_length=3)
     sections: list[SectionPlan] = Field(min_length=2, max_length=5)
-    key_facts: list[str] = Field(default_factory=list, max_length=6)
+    key_facts: list[Fact] = Field(default_factory=list, max_length=4)
 
 
 class Brief(BriefDraft):
@@ -80,9 +78,9 @@ class Brief(BriefDraft):
 
 
 class Fix(BaseModel):
-    quote: str = Field(max_length=200)
-    problem: str = Field(max_length=200)
-    fix: str = Field(max_length=200)
+    quote: str = Field(max_length=120)
+    problem: str = Field(max_length=120)
+    fix: str = Field(max_length=120)
 
 
 class ReviewDraft(BaseModel):
@@ -121,5 +119,5 @@ class GateRound(BaseModel):
 
 
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {
-    "CandidateList": CandidateList, "Vote": Vote, "BriefDraft": BriefDraft, "ReviewDraft": ReviewDraft,
+    "CandidateDraft": CandidateDraft, "Vote": Vote, "BriefDraft": BriefDraft, "ReviewDraft": ReviewDraft,
 }
