@@ -346,3 +346,14 @@ def test_concurrent_calls_from_threads_are_all_metered(ledger_path: Path) -> Non
     lines = ledger_path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 200
     assert all(json.loads(line)["status"] == "ok" for line in lines)
+
+
+def test_backoff_grows_exponentially_with_jitter(scripted_model: ScriptedModel, ledger_path: Path) -> None:
+    sleeps: list[float] = []
+    scripted_model.enqueue(*[ProviderError("busy", retryable=True)] * 3, "ok")
+    metered = Metered(scripted_model, RoiLedger(ledger_path), execution_id="e", max_retries=3,
+                      sleep=sleeps.append, backoff=(0.5, 8.0))
+    assert metered.complete(ChatRequest.of("hi"), stage="s", agent="a").text == "ok"
+    assert len(sleeps) == 3
+    for n, slept in enumerate(sleeps):
+        assert 0.5 * 2**n <= slept <= 0.5 * 2**n + 1.0  # base doubles; jitter adds up to a second

@@ -16,13 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tenacity import (
-    AsyncRetrying,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import RetryCallState, wait_exponential_jitter
 
 from newsroom.errors import BudgetExceeded, ProviderError
 from newsroom.llm.base import ChatModel, ChatRequest, Completion, Usage
@@ -95,7 +89,7 @@ class Metered:
         self.max_retries = max_retries
         self._secrets = secrets
         self._sleep = sleep
-        self._backoff = backoff
+        self._wait = wait_exponential_jitter(multiplier=backoff[0], max=backoff[1])
         self.limiter = limiter
         self._lock = threading.Lock()
         self._totals = RunTotals()
@@ -155,13 +149,11 @@ class Metered:
             record["error"] = redact(str(error), self._secrets)[:500]
         self.ledger.append(record)
 
-    def _retrying_kwargs(self) -> dict[str, Any]:
-        return {
-            "stop": stop_after_attempt(self.max_retries + 1),
-            "wait": wait_exponential_jitter(multiplier=self._backoff[0], max=self._backoff[1]),
-            "retry": retry_if_exception(lambda e: isinstance(e, ProviderError) and e.retryable),
-            "reraise": True,
-        }
+    def _backoff_s(self, failed_attempts: int) -> float:
+        """Exponential back-off with jitter (tenacity's strategy) after ``failed_attempts`` failures."""
+        state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+        state.attempt_number = failed_attempts
+        return float(self._wait(state))
 
     async def _async_sleep(self, seconds: float) -> None:
         # An injected sleep (tests) is honoured here too; the default never blocks the event loop.
@@ -170,41 +162,70 @@ class Metered:
         elif inspect.isawaitable(result := self._sleep(seconds)):
             await result
 
+    def _fail(self, exc: Exception, *, stage: str, agent: str, attempt: int, started: float,
+              request: ChatRequest) -> ProviderError:
+        self._record(stage=stage, agent=agent, attempt=attempt, seconds=time.perf_counter() - started,
+                     request=request, error=exc)
+        return _as_provider_error(exc, stage, self._secrets)
+
+    def _attempt(self, request: ChatRequest, stage: str, agent: str, attempt: int) -> Completion:
+        if self.limiter is not None:
+            self.limiter.acquire(request.prompt_chars() // CHARS_PER_TOKEN)
+        started = time.perf_counter()
+        try:
+            completion = self.model.complete(request)
+        except Exception as exc:
+            raise self._fail(exc, stage=stage, agent=agent, attempt=attempt, started=started,
+                             request=request) from exc
+        self._record(stage=stage, agent=agent, attempt=attempt, seconds=time.perf_counter() - started,
+                     request=request, completion=completion)
+        return completion
+
+    async def _aattempt(self, request: ChatRequest, stage: str, agent: str, attempt: int) -> Completion:
+        if self.limiter is not None:
+            await asyncio.to_thread(self.limiter.acquire, request.prompt_chars() // CHARS_PER_TOKEN)
+        started = time.perf_counter()
+        try:
+            completion = await self.model.acomplete(request)
+        except Exception as exc:
+            raise self._fail(exc, stage=stage, agent=agent, attempt=attempt, started=started,
+                             request=request) from exc
+        self._record(stage=stage, agent=agent, attempt=attempt, seconds=time.perf_counter() - started,
+                     request=request, completion=completion)
+        return completion
+
     # -- calls ----------------------------------------------------------------------------
+    # Attempt n+1 follows a retryable failure of attempt n after a back-off; a non-retryable error,
+    # or the last allowed attempt, raises. The common path (attempt 1 succeeds) costs no retry
+    # machinery at all.
     def complete(self, request: ChatRequest, *, stage: str, agent: str) -> Completion:
         """Make one metered call (with retries) on behalf of ``agent`` in ``stage``."""
         self._check_before(request, stage)
-        for attempt in Retrying(sleep=self._sleep, **self._retrying_kwargs()):
-            with attempt:
-                if self.limiter is not None:
-                    self.limiter.acquire(request.prompt_chars() // CHARS_PER_TOKEN)
-                started = time.perf_counter()
-                try:
-                    completion = self.model.complete(request)
-                except Exception as exc:
-                    self._record(stage=stage, agent=agent, attempt=attempt.retry_state.attempt_number,
-                                 seconds=time.perf_counter() - started, request=request, error=exc)
-                    raise _as_provider_error(exc, stage, self._secrets) from exc
-                self._record(stage=stage, agent=agent, attempt=attempt.retry_state.attempt_number,
-                             seconds=time.perf_counter() - started, request=request, completion=completion)
+        attempt = 1
+        while True:
+            try:
+                completion = self._attempt(request, stage, agent, attempt)
+                break
+            except ProviderError as exc:
+                if not exc.retryable or attempt > self.max_retries:
+                    raise
+            self._sleep(self._backoff_s(attempt))
+            attempt += 1
         self._check_after(stage)
         return completion
 
     async def acomplete(self, request: ChatRequest, *, stage: str, agent: str) -> Completion:
         self._check_before(request, stage)
-        async for attempt in AsyncRetrying(sleep=self._async_sleep, **self._retrying_kwargs()):
-            with attempt:
-                if self.limiter is not None:
-                    await asyncio.to_thread(self.limiter.acquire, request.prompt_chars() // CHARS_PER_TOKEN)
-                started = time.perf_counter()
-                try:
-                    completion = await self.model.acomplete(request)
-                except Exception as exc:
-                    self._record(stage=stage, agent=agent, attempt=attempt.retry_state.attempt_number,
-                                 seconds=time.perf_counter() - started, request=request, error=exc)
-                    raise _as_provider_error(exc, stage, self._secrets) from exc
-                self._record(stage=stage, agent=agent, attempt=attempt.retry_state.attempt_number,
-                             seconds=time.perf_counter() - started, request=request, completion=completion)
+        attempt = 1
+        while True:
+            try:
+                completion = await self._aattempt(request, stage, agent, attempt)
+                break
+            except ProviderError as exc:
+                if not exc.retryable or attempt > self.max_retries:
+                    raise
+            await self._async_sleep(self._backoff_s(attempt))
+            attempt += 1
         self._check_after(stage)
         return completion
 
