@@ -7,7 +7,6 @@ Each step of a stage is one small Crew: one agent, one task. Task descriptions a
 
 from __future__ import annotations
 
-import string
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +36,6 @@ class TaskSpec(BaseModel):
     expected_output: str
     output: str | None = None
 
-    def placeholders(self) -> set[str]:
-        return {name for _, name, _, _ in string.Formatter().parse(self.description) if name}
-
 
 class CrewSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -67,14 +63,9 @@ def load_crews(directory: Path) -> dict[str, CrewSpec]:
     return {stage: load_crew(directory / f"{stage}.yaml", stage) for stage in STAGES}
 
 
-class _Missing(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        raise KeyError(key)
-
-
 def render(task: TaskSpec, values: dict[str, Any], stage: str) -> str:
     try:
-        return task.description.format_map(_Missing(values))
+        return task.description.format_map(values)
     except KeyError as exc:
         raise StageError(f"task template needs {{{exc.args[0]}}}, which the stage did not supply",
                          stage=stage) from None
