@@ -34,11 +34,13 @@ def test_health_passes_offline_with_no_api_keys(tmp_path: Path) -> None:
     assert all(c["duration_ms"] >= 0 for c in report["checks"])
 
 
+# About 2 minutes on 2 quiet cores; a loaded machine can make it ten times slower, hence the margin.
+@pytest.mark.timeout(2700)
 def test_generate_on_the_local_model_writes_both_files_and_meters_every_call(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [NEWSROOM, "generate", "Why cities are planting more trees", "--max-revisions", "1", "--json",
+        [NEWSROOM, "generate", "Why cities are planting more trees", "--max-revisions", "0", "--json",
          "--out", str(tmp_path / "out")],
-        cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=1500)
+        cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=2600)
     assert proc.returncode in (0, 3), proc.stderr[-3000:]
     result = json.loads(proc.stdout)  # exactly one JSON document on stdout
     assert result["status"] in ("published", "needs_revision", "rejected", "budget_exceeded", "failed")
