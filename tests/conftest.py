@@ -14,21 +14,14 @@ from pathlib import Path
 import pytest
 
 from newsroom.config import Settings
+from newsroom.llm.crewai_adapter import OFFLINE_ENV
 from newsroom.llm.metered import Metered
 from newsroom.llm.scripted import ScriptedModel
 from newsroom.roi.ledger import RoiLedger
 from newsroom.roi.prices import PriceBook
 
 # Set before anything imports crewAI or Hugging Face libraries: tests never phone home.
-for _name, _value in {
-    "CREWAI_DISABLE_TELEMETRY": "true",
-    "CREWAI_DISABLE_VERSION_CHECK": "true",
-    "CREWAI_TRACING_ENABLED": "false",
-    "OTEL_SDK_DISABLED": "true",
-    "ANONYMIZED_TELEMETRY": "False",
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-}.items():
+for _name, _value in OFFLINE_ENV.items():
     os.environ.setdefault(_name, _value)
 
 _SECRETS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL")

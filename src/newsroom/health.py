@@ -62,8 +62,6 @@ def _ledger(settings: Settings) -> str:
 
     path = settings.ledger_path
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.parent.is_dir():
-        raise ConfigError(f"cannot create {str(path.parent)!r}")
     report = RoiLedger(path).read()
     skipped = f", {len(report.skipped_lines)} unreadable line(s) skipped" if report.skipped_lines else ""
     return f"{path}: {len(report.records)} records{skipped}"
