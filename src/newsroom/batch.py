@@ -72,8 +72,12 @@ async def arun_batch(topics: list[str], *, settings: Settings, concurrency: int 
             on_result(result)
         return result
 
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="newsroom-batch") as pool:
-        return list(await asyncio.gather(*(one(t, pool) for t in topics)))
+    try:
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="newsroom-batch") as pool:
+            return list(await asyncio.gather(*(one(t, pool) for t in topics)))
+    finally:
+        if style is not None:
+            style.close()
 
 
 def _shared_style(settings: Settings) -> Any:
