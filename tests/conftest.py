@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from newsroom.config import Settings
+from newsroom.llm.catalogue import models_dir
 from newsroom.llm.crewai_adapter import OFFLINE_ENV
 from newsroom.llm.metered import Metered
 from newsroom.llm.scripted import ScriptedModel
@@ -27,6 +28,8 @@ for _name, _value in OFFLINE_ENV.items():
 _SECRETS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL")
 
 EXECUTION_ID = "exec-test-0001"
+# Where `make setup` pulled the local models, read before each test moves HOME: tests read them there.
+MODELS_DIR = models_dir()
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +42,7 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if name.startswith("NEWSROOM_") or name in _SECRETS:
             monkeypatch.delenv(name)
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("NEWSROOM_MODELS_DIR", str(MODELS_DIR))
     monkeypatch.setenv("CREWAI_STORAGE_DIR", str(home / "crewai"))
     monkeypatch.chdir(ws)
     return ws

@@ -356,12 +356,14 @@ def discover(obj: Ctx, subject: str, n: int | None, provider: str | None, model:
 
 
 # The style commands live beside the style code; their modules import only click at start-up.
+from newsroom.llm.cli_models import models  # noqa: E402
 from newsroom.roi.cli_report import export, report  # noqa: E402
 from newsroom.style.cli_check import check  # noqa: E402
 from newsroom.style.cli_memory import style  # noqa: E402
 
 cli.add_command(check)
 cli.add_command(style)
+cli.add_command(models)
 roi.add_command(report)
 roi.add_command(export)
 

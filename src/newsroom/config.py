@@ -22,7 +22,7 @@ PROVIDERS: tuple[str, ...] = ("local", "openai", "anthropic", "scripted")
 CONFIG_FILE = "newsroom.toml"
 
 DEFAULT_MODELS: dict[str, str] = {
-    "local": "SmolLM2-135M-Instruct-Q4_1",
+    "local": "qwen2.5-coder-1.5b",  # the catalogue's default (a test keeps them equal)
     "openai": "gpt-4o-mini",
     "anthropic": "claude-haiku-4-5",
     "scripted": "scripted",
@@ -62,6 +62,7 @@ class Settings(BaseModel):
     local_n_ctx: int = Field(default=4096, ge=512, description="context per parallel slot")
     local_parallel: int = Field(default=2, ge=1, le=32)
     local_threads: int | None = Field(default=None, ge=1)
+    models_dir: Path | None = Field(default=None, description="where pulled local models live")
     rate_limit_rpm: int | None = Field(default=None, ge=1, description="client-side requests per minute")
     rate_limit_tpm: int | None = Field(default=None, ge=1, description="client-side prompt tokens per minute")
     flags: dict[str, Any] = Field(default_factory=dict, description="flag values from newsroom.toml")
@@ -70,7 +71,11 @@ class Settings(BaseModel):
 
     @property
     def model_name(self) -> str:
-        return self.model or DEFAULT_MODELS[self.provider]
+        """The model the ledger names: for ``local``, the catalogue name or the GGUF file's stem."""
+        name = self.model or DEFAULT_MODELS[self.provider]
+        if self.provider == "local" and (name.endswith(".gguf") or os.sep in name):
+            return Path(name).expanduser().stem
+        return name
 
     @property
     def call_timeout_s(self) -> float:
@@ -166,6 +171,7 @@ _ENV_FIELDS = {
     "local_n_ctx": "NEWSROOM_LOCAL_N_CTX",
     "local_parallel": "NEWSROOM_LOCAL_PARALLEL",
     "local_threads": "NEWSROOM_LOCAL_THREADS",
+    "models_dir": "NEWSROOM_MODELS_DIR",
     "rate_limit_rpm": "NEWSROOM_RATE_LIMIT_RPM",
     "rate_limit_tpm": "NEWSROOM_RATE_LIMIT_TPM",
 }

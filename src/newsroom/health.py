@@ -39,10 +39,10 @@ def _timed(name: str, fn: Callable[[], str]) -> Check:
 def _model_file(settings: Settings) -> str:
     if settings.provider != "local":
         return f"not needed for provider {settings.provider!r}"
-    from newsroom.llm.local import default_model_path
+    from newsroom.llm.catalogue import resolve
 
-    path = default_model_path()
-    return f"{path} ({path.stat().st_size / 1e6:.0f} MB)"
+    label, path, _ = resolve(settings.model, settings.models_dir)
+    return f"{label}: {path} ({path.stat().st_size / 1e6:.0f} MB, verified)"
 
 
 def _provider(settings: Settings) -> str:

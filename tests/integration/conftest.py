@@ -1,4 +1,4 @@
-"""Integration fixtures: the real llama.cpp server (xllamacpp) serving SmolLM2 on loopback."""
+"""Integration fixtures: the real llama.cpp server (xllamacpp) serving the fast SmolLM2 on loopback."""
 
 from __future__ import annotations
 
@@ -6,12 +6,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from newsroom.llm.local import LocalServer, ServerConfig, default_model_path
+from newsroom.llm.catalogue import resolve
+from newsroom.llm.local import LocalServer, ServerConfig
+
+# The machinery tests (exact metering, structured output, the crewAI adapter) run on the fast model.
+FAST_MODEL = "smollm2-135m"
 
 
 @pytest.fixture(scope="session")
 def local_server() -> Iterator[LocalServer]:
     # A dedicated server (its own config key) so other tests' calls never touch its counters.
-    server = LocalServer.shared(ServerConfig(model_path=default_model_path(), n_ctx_per_slot=4096, parallel=2))
+    label, path, _ = resolve(FAST_MODEL)
+    server = LocalServer.shared(ServerConfig(model_path=path, n_ctx_per_slot=4096, parallel=2, alias=label))
     yield server
     server.stop()

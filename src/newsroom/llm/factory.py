@@ -22,11 +22,13 @@ def new_execution_id() -> str:
 def build_model(settings: Settings) -> ChatModel:
     """The provider ``settings`` ask for. Raises ``ConfigError`` naming what to set."""
     if settings.provider == "local":
-        from newsroom.llm.local import LocalChatModel, ServerConfig, default_model_path
+        from newsroom.llm.catalogue import resolve
+        from newsroom.llm.local import LocalChatModel, ServerConfig
 
-        config = ServerConfig(model_path=default_model_path(), n_ctx_per_slot=settings.local_n_ctx,
+        label, path, sampling = resolve(settings.model, settings.models_dir)
+        config = ServerConfig(model_path=path, n_ctx_per_slot=settings.local_n_ctx, alias=label,
                               parallel=settings.local_parallel, threads=settings.local_threads)
-        return LocalChatModel(config, model_name=settings.model_name, timeout_s=settings.call_timeout_s)
+        return LocalChatModel(config, model_name=label, timeout_s=settings.call_timeout_s, sampling=sampling)
     if settings.provider == "scripted":
         raise ConfigError("the scripted provider takes its replies from code: pass "
                           "model=ScriptedModel([...]) to the API (it is for tests and examples)")

