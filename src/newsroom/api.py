@@ -63,8 +63,10 @@ def validate_topic(topic: str) -> str:
 
 def _context(settings: Settings, execution_id: str, model: ChatModel | None, progress: Progress | None,
              flag_provider: Any, style_memory: Any = None) -> StageContext:
-    from newsroom.crews import load_crews
+    from newsroom.crews import load_crews, prompt_text
     from newsroom.style.access import StyleAccess, open_style
+    from newsroom.style.embedder import text_similarity
+    from newsroom.style.pack import default_pack, load_pack
 
     evaluated = flagmod.evaluate(settings, execution_id, flag_provider)
     values = {name: f.value for name, f in evaluated.items()}
@@ -72,14 +74,16 @@ def _context(settings: Settings, execution_id: str, model: ChatModel | None, pro
         preflight(settings)
     metered = build_metered(settings, execution_id=execution_id, model=model,
                             telemetry=values["roi_telemetry"], budget_guard=values["budget_guard"])
+    crews = load_crews(settings.crews_dir or data_dir("crews"))
     ctx = StageContext(
-        settings=settings, metered=metered, crews=load_crews(settings.crews_dir or data_dir("crews")),
-        flow=load_flow(settings.flows_dir or data_dir("flows")), flags=values,
-        progress=progress or NoProgress())
+        settings=settings, metered=metered, crews=crews, flow=load_flow(settings.flows_dir or data_dir("flows")),
+        flags=values, progress=progress or NoProgress(), prompts=prompt_text(crews),
+        pack=load_pack(settings.knowledge_dir) if settings.knowledge_dir else default_pack())
     if values["style_memory"]:
         ctx.style = StyleAccess(style_memory, ctx.notes) if style_memory else open_style(settings, ctx.notes)
+        ctx.similarity = text_similarity
     else:
-        ctx.notes.append("style memory off (flag style_memory)")
+        ctx.notes.append("style memory off (flag style_memory): no retrieval and no off-topic checks")
     return ctx
 
 
@@ -89,7 +93,7 @@ def _scores(state: ArticleState) -> dict[str, float | None]:
     last = state.rounds[-1]
     scores: dict[str, float | None] = {"gate": last.gate_score, "editor": last.editor_score}
     if last.review:
-        scores.update({k: float(getattr(last.review, k)) for k in ("clarity", "evidence", "structure", "style")})
+        scores.update({c.name: float(c.passed) for c in last.review.checks})
     if state.decision:
         scores["consensus"] = state.decision.consensus
     return scores
@@ -108,6 +112,7 @@ def _review_document(ctx: StageContext, state: ArticleState, result: ArticleResu
         "revision_history": [r.model_dump(mode="json") for r in state.rounds],
         "violations": state.rounds[-1].violations if state.rounds else [],
         "editor_review": state.rounds[-1].review.model_dump() if state.rounds and state.rounds[-1].review else None,
+        "writer_log": state.writer_log,
         "stage_seconds": state.stage_seconds,
         "usage_by_stage": usage_by_stage(ctx),
     }
@@ -180,13 +185,13 @@ def _start(topic: str | None, settings: Settings, sources: str | Path | None, ou
 
 def _partial_draft(ctx: StageContext, state: ArticleState) -> str:
     """What a stopped run has written so far: the finished draft, or the sections done."""
-    if state.draft or not (state.brief and state.section_bodies):
+    if state.draft or not (state.brief and any(state.sections)):
         return state.draft
     from newsroom.stages.generate import assemble
 
-    n = len(state.section_bodies)
-    partial = state.brief.model_copy(update={"sections": state.brief.sections[:n]})
-    return assemble(partial, state.section_bodies, state.sources, ctx.today(), state.topic)
+    done = [i for i, body in enumerate(state.sections) if body]
+    partial = state.brief.model_copy(update={"sections": [state.brief.sections[i] for i in done]})
+    return assemble(partial, [state.sections[i] for i in done], state.sources, ctx.today(), state.topic)
 
 
 def generate_article(topic: str | None = None, *, settings: Settings | None = None,

@@ -7,6 +7,7 @@ Each step of a stage is one small Crew: one agent, one task. Task descriptions a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from newsroom.datafiles import load_yaml_model
 from newsroom.errors import ConfigError, StageError
+from newsroom.llm.base import Completion
 from newsroom.llm.metered import Metered
 from newsroom.stages.models import OUTPUT_MODELS
 
@@ -63,6 +65,15 @@ def load_crews(directory: Path) -> dict[str, CrewSpec]:
     return {stage: load_crew(directory / f"{stage}.yaml", stage) for stage in STAGES}
 
 
+def prompt_text(crews: dict[str, CrewSpec]) -> tuple[str, ...]:
+    """The fixed text of every prompt these crews send, crewAI's own wrapper included (for the checks
+    that find an echo of it in an article)."""
+    from newsroom.llm.crewai_adapter import wrapper_text
+    from newsroom.style.prompts import crew_literals
+
+    return tuple(t for spec in crews.values() for t in crew_literals(spec.model_dump())) + wrapper_text()
+
+
 def render(task: TaskSpec, values: dict[str, Any], stage: str) -> str:
     try:
         return task.description.format_map(values)
@@ -71,9 +82,24 @@ def render(task: TaskSpec, values: dict[str, Any], stage: str) -> str:
                          stage=stage) from None
 
 
+@dataclass(frozen=True)
+class TaskRun:
+    """What one task produced: the output (a pydantic model or text) and the model call behind it."""
+
+    output: Any
+    completion: Completion | None
+    prompt: str
+
+
 def run_task(metered: Metered, spec: CrewSpec, task_name: str, values: dict[str, Any], *,
-             agent: AgentSpec | None = None) -> Any:
+             agent: AgentSpec | None = None, seed: int | None = None) -> Any:
     """Run one task as a one-agent crewAI Crew. Returns the pydantic output or the raw text."""
+    return run_task_detail(metered, spec, task_name, values, agent=agent, seed=seed).output
+
+
+def run_task_detail(metered: Metered, spec: CrewSpec, task_name: str, values: dict[str, Any], *,
+                    agent: AgentSpec | None = None, seed: int | None = None) -> TaskRun:
+    """``run_task``, also returning the last completion (its finish reason) and the task prompt."""
     from newsroom.llm.crewai_adapter import load_crewai, make_llm, quiet_console
 
     crewai = load_crewai()
@@ -81,15 +107,19 @@ def run_task(metered: Metered, spec: CrewSpec, task_name: str, values: dict[str,
     task = spec.tasks[task_name]
     agent_spec = agent or spec.agents[task.agent]
     llm = make_llm(metered, stage=spec.stage, max_tokens=agent_spec.max_tokens,
-                   temperature=agent_spec.temperature)
+                   temperature=agent_spec.temperature, seed=seed)
     crew_agent = crewai.Agent(role=agent_spec.role, goal=agent_spec.goal, backstory=agent_spec.backstory,
                               llm=llm, allow_delegation=False, max_iter=1, max_retry_limit=0, verbose=False)
     output_model: type[BaseModel] | None = OUTPUT_MODELS.get(task.output) if task.output else None
-    crew_task = crewai.Task(description=render(task, values, spec.stage), expected_output=task.expected_output,
-                            agent=crew_agent, output_pydantic=output_model)
+    prompt = render(task, values, spec.stage)
+    # With response_model set, crewAI leaves the pretty-printed JSON schema out of the prompt (hundreds
+    # of tokens a small model reads at ~65 tok/s) and hands the model class to our LLM, which asks the
+    # provider for grammar-constrained JSON instead.
+    crew_task = crewai.Task(description=prompt, expected_output=task.expected_output, agent=crew_agent,
+                            output_pydantic=output_model, response_model=output_model)
     result = crewai.Crew(agents=[crew_agent], tasks=[crew_task], verbose=False).kickoff()
     if output_model is not None:
         if not isinstance(result.pydantic, output_model):
             raise StageError(f"task {task_name!r} returned no valid {output_model.__name__}", stage=spec.stage)
-        return result.pydantic
-    return str(result.raw or "")
+        return TaskRun(result.pydantic, llm.last_completion, prompt)
+    return TaskRun(str(result.raw or ""), llm.last_completion, prompt)

@@ -14,9 +14,9 @@ from newsroom.errors import NewsroomError
 from newsroom.stages.context import StageContext
 from newsroom.stages.discover import discover
 from newsroom.stages.editorial import editorial
-from newsroom.stages.generate import draft
+from newsroom.stages.generate import SectionLog, assemble, draft
 from newsroom.stages.models import Ballot, Brief, Candidate, Decision, GateRound, Source
-from newsroom.stages.quality_gate import review, revision_notes
+from newsroom.stages.quality_gate import ARTICLE_CHECKS, plan_revision, review
 
 Status = Literal["running", "published", "needs_revision", "rejected", "budget_exceeded", "failed"]
 FINAL = {"publish": "published", "reject": "rejected", "stop": "needs_revision"}
@@ -40,7 +40,11 @@ class ArticleState(BaseModel):
     reason: str | None = None
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     completed: list[str] = Field(default_factory=list, description="stage steps finished, in order")
-    section_bodies: list[str] = Field(default_factory=list, description="sections of the draft in progress")
+    sections: list[str] = Field(default_factory=list, description="the current text of each section")
+    todo: list[int] = Field(default_factory=list, description="sections still to (re)write in this step")
+    todo_for: str = Field(default="", description="the generate step that `todo` belongs to")
+    section_notes: dict[int, str] = Field(default_factory=dict, description="revision notes per section")
+    writer_log: list[dict[str, Any]] = Field(default_factory=list, description="every section attempt")
     ballots: list[Ballot] = Field(default_factory=list, description="board votes cast so far")
 
 
@@ -87,29 +91,40 @@ def step_editorial(ctx: StageContext, state: ArticleState) -> None:
 
 
 def step_generate(ctx: StageContext, state: ArticleState) -> None:
-    if _step_name("generate", state.revision) in state.completed:
+    step = _step_name("generate", state.revision)
+    if step in state.completed:
         return
-    assert_brief(state)
-    notes = revision_notes(state.rounds[-1]) if state.rounds else ""
+    brief = assert_brief(state)
+    if state.todo_for != step:  # entering the step (a resumed run keeps the plan it had)
+        if state.rounds:
+            state.todo, state.section_notes = plan_revision(state.rounds[-1], state.draft, state.sections,
+                                                            article_rules(ctx))
+        else:
+            state.todo, state.section_notes = list(range(len(brief.sections))), {}
+        state.todo_for = step
+        ctx.checkpoint(state)
 
-    def keep_section(body: str) -> None:
-        state.section_bodies.append(body)
+    def keep_section(index: int, body: str, log: SectionLog) -> None:
+        state.sections = [*state.sections, *[""] * (index + 1 - len(state.sections))]
+        state.sections[index] = body
+        state.todo = [i for i in state.todo if i != index]
+        state.writer_log.append({"revision": state.revision, "section": index, **log.as_dict()})
         ctx.checkpoint(state)
 
     with _timed(ctx, state, "generate"):
-        state.draft = draft(ctx, state.topic, state.brief, state.sources, notes,  # type: ignore[arg-type]
-                            done=list(state.section_bodies), on_section=keep_section)
-    state.section_bodies = []
-    _finish_step(ctx, state, _step_name("generate", state.revision))
+        draft(ctx, brief, state.sections, list(state.todo), notes=state.section_notes, revision=state.revision,
+              on_section=keep_section)
+    state.draft = assemble(brief, state.sections, state.sources, ctx.today(), state.topic)
+    _finish_step(ctx, state, step)
 
 
 def step_quality_gate(ctx: StageContext, state: ArticleState) -> str:
     """Review the draft; returns ``revise`` to loop back to generate, else the final decision."""
     if _step_name("quality_gate", state.revision) in state.completed:  # resumed after a finished run
         return state.rounds[-1].decision
-    assert_brief(state)
+    brief = assert_brief(state)
     with _timed(ctx, state, "quality_gate"):
-        round_ = review(ctx, state.draft, state.brief, state.revision)  # type: ignore[arg-type]
+        round_ = review(ctx, state.draft, brief, state.revision, state.topic)
     state.rounds.append(round_)
     if round_.decision == "revise":
         state.revision += 1
@@ -120,9 +135,16 @@ def step_quality_gate(ctx: StageContext, state: ArticleState) -> str:
     return round_.decision
 
 
-def assert_brief(state: ArticleState) -> None:
+def article_rules(ctx: StageContext) -> frozenset[str]:
+    """Ids of the pack's rules that judge the article as a whole (see ``quality_gate.ARTICLE_CHECKS``)."""
+    rules = ctx.pack.rules if ctx.pack is not None else ()
+    return frozenset(r.id for r in rules if r.check in ARTICLE_CHECKS)
+
+
+def assert_brief(state: ArticleState) -> Brief:
     if state.brief is None:
         raise NewsroomError("internal: generate ran before editorial produced a brief")
+    return state.brief
 
 
 def run_sequence(ctx: StageContext, state: ArticleState) -> ArticleState:

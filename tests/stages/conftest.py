@@ -10,7 +10,8 @@ import pytest
 
 from newsroom.config import Settings
 from newsroom.llm.base import ChatRequest
-from newsroom.stages.models import BriefDraft, CandidateDraft, ReviewDraft, Vote
+from newsroom.stages.models import BriefDraft, CandidateDraft, EditorReview, Vote
+from newsroom.stages.quality_gate import REVISION_HEADER
 
 CLEAN_SECTIONS = [
     "Shipments of used lithium-ion cells to British recycling plants rose by 38% last year, according to "
@@ -53,8 +54,38 @@ CLEAN_SECTIONS = [
     "money. If the passport rules work as intended, the value of a spent battery will depend less on the "
     "price of cobalt and more on how quickly a plant can identify what it has received.",
 ]
-DIRTY_SECTION = ("In today's fast-paced world, experts say recycling is a game-changer! We must leverage "
-                 "synergies to optimize the color of the industry. In conclusion, only time will tell.")
+# Three distinct sections that break the house style (openings, cliches, an exclamation mark, a
+# weak ending) but are long, on topic and do not repeat themselves: the writer keeps them, the gate
+# sends them back.
+DIRTY_SECTIONS = [
+    "In today's fast-paced world, battery recycling is a game-changer for carmakers and their suppliers! "
+    "Plants across the Midlands are struggling to cope with the packs that arrive every week from "
+    "dealers, scrapyards and fleet operators. The firms that run them want to leverage synergies with "
+    "carmakers, but most of their lines were built for a smaller and tidier stream of waste. Sorting is "
+    "done by hand, because few packs carry a label that says which chemistry sits inside, and every "
+    "mistake risks a fire in the storage yard. Technicians who can discharge a pack safely are scarce, "
+    "and training a new one takes the best part of a year. Until more of them qualify, the plants will "
+    "keep turning lorries away at the gate, however many contracts their sales teams sign. The backlog "
+    "is already visible from the road, where pallets of spent packs wait under tarpaulins for weeks.",
+    "It goes without saying that metal prices drive the whole business. Cobalt and nickel fetch far more "
+    "than lithium, so recyclers have always preferred the older, richer cells that carmakers are now "
+    "abandoning. Iron-phosphate packs are cheaper to build and, for the same reason, worth less as scrap "
+    "when they reach the end of their life. Several firms now charge a fee to take them, reversing the "
+    "arrangement that held when the trade was young and every pack had a buyer. That shift moves the cost "
+    "of disposal onto carmakers and, eventually, onto the drivers who buy their cars. Managers at the "
+    "plants describe the change as a perfect storm, with falling prices and rising volumes arriving in the "
+    "same year and squeezing margins from both sides. Some have stopped quoting prices more than a month "
+    "ahead, and one large plant in Yorkshire has mothballed a line it opened only two years ago.",
+    "Regulation is catching up with the trade at last. Brussels now requires a digital passport that "
+    "records each pack's chemistry and history, and exporters selling into the single market must comply "
+    "whether or not Britain copies the rule. The passport tells a plant what it is handling before anyone "
+    "opens the casing, which could do more for safety and speed than any subsidy on offer. Firms that "
+    "invest in sorting lines now will be best placed when the recycled-content targets tighten later in "
+    "the decade, and those that wait may find the richest feedstock already contracted to rivals. The "
+    "likely outcome is a smaller number of larger recyclers on long contracts, each tied to a carmaker "
+    "or a battery maker that guarantees its supply. The independent scrap dealers who handled the first "
+    "wave of packs would be the losers. In conclusion, only time will tell.",
+]
 
 
 CANDIDATES = [
@@ -67,9 +98,24 @@ CANDIDATES = [
 ]
 
 
+def editor_reply(request: ChatRequest, *, passed: bool) -> dict[str, object]:
+    """The editor's answers: each quotes the draft's first sentence, "yes" when ``passed``."""
+    draft = request.messages[-1].content.split("Draft:\n", 1)[-1]
+    body = draft.split("\n\n")[1] if "\n\n" in draft else draft
+    first = body.split(". ")[0] + "."
+    answer = {"quote": first, "answer": "yes" if passed else "no"}
+    return {"on_topic": answer, "makes_argument": answer, "specific": answer, "new_points": answer,
+            "required_fixes": [] if passed else [{"quote": first, "problem": "vague", "fix": "be specific"}]}
+
+
+HEADINGS = ["A flood of spent packs", "Thin margins", "Rules arrive"]
+
+
 def script(sections: list[list[str]], reviews: list[int] | None = None) -> Callable[[ChatRequest], str]:
-    """Replies keyed by the task: ``sections[r]`` are the section texts of revision round r."""
-    state = {"round": -1, "section": 0, "reviews": 0, "candidates": 0}
+    """Replies keyed by what each request asks for. A section's text comes from ``sections[0]`` on its
+    first draft and from ``sections[1]`` (or the last given) once the gate has sent it back; the
+    editor passes the draft when the next of ``reviews`` is 3 or more (default: always)."""
+    state = {"reviews": 0, "candidates": 0}
     scores = reviews or [4] * 10
 
     def reply(request: ChatRequest) -> str:
@@ -83,24 +129,18 @@ def script(sections: list[list[str]], reviews: list[int] | None = None) -> Calla
             return json.dumps({
                 "thesis": "Recycling capacity, not demand, now limits how many spent batteries Britain can reuse.",
                 "title_ideas": ["Britain's battery recyclers cannot keep up."],
-                "sections": [{"heading": "A flood of spent packs", "points": ["volumes", "bottlenecks"]},
-                             {"heading": "Thin margins", "points": ["metal prices", "gate fees"]},
-                             {"heading": "Rules arrive", "points": ["EU regulation", "passports"]}],
+                "sections": [{"heading": HEADINGS[0], "points": ["volumes", "bottlenecks"]},
+                             {"heading": HEADINGS[1], "points": ["metal prices", "gate fees"]},
+                             {"heading": HEADINGS[2], "points": ["EU regulation", "passports"]}],
                 "key_facts": ["Shipments rose 38% (Environment Agency)"]})
-        if kind is ReviewDraft:
+        if kind is EditorReview:
             score = scores[min(state["reviews"], len(scores) - 1)]
             state["reviews"] += 1
-            return json.dumps({"clarity": score, "evidence": score, "structure": score, "style": score,
-                               "required_fixes": [] if score >= 3 else [
-                                   {"quote": "game-changer", "problem": "cliche", "fix": "say what changed"}],
-                               "verdict": "publish" if score >= 3 else "revise"})
-        # A section of prose: a new round starts at the first section.
-        if state["section"] == 0:
-            state["round"] += 1
-        texts = sections[min(state["round"], len(sections) - 1)]
-        text = texts[state["section"] % len(texts)]
-        state["section"] = (state["section"] + 1) % 3
-        return text
+            return json.dumps(editor_reply(request, passed=score >= 3))
+        prompt = request.messages[-1].content
+        index = next(i for i, h in enumerate(HEADINGS) if f'"{h}"' in prompt)
+        texts = sections[min(1 if REVISION_HEADER in prompt else 0, len(sections) - 1)]
+        return texts[index % len(texts)]
 
     return reply
 

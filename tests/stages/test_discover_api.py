@@ -27,7 +27,7 @@ def test_discover_topics_ranks_candidates_and_meters_the_call(flow_workspace: Pa
     records = RoiLedger(flow_workspace / "logs" / "execution_roi.jsonl").read().records
     assert [(r["type"], r.get("stage")) for r in records] == [("llm_call", "discover")] * 3 + [("run", None)]
     prompts = [c.request.messages[-1].content for c in model.calls]
-    assert "Propose angle 1 of 3" in prompts[0] and "already\ntaken: (none yet)" in prompts[0]
+    assert "Angles already taken: (none yet)" in prompts[0]
     assert "taken: Britain's battery recyclers are turning packs away; Cheaper batteries" in prompts[2]
 
 

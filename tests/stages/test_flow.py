@@ -11,7 +11,7 @@ from newsroom.api import generate_article
 from newsroom.llm.scripted import ScriptedModel
 from newsroom.roi.ledger import RoiLedger
 
-from .conftest import CLEAN_SECTIONS, DIRTY_SECTION, script, scripted_settings
+from .conftest import CLEAN_SECTIONS, DIRTY_SECTIONS, script, scripted_settings
 
 pytestmark = pytest.mark.slow  # crewAI import and Flow construction take a few seconds
 
@@ -22,7 +22,8 @@ PUBLISH_CALLS = [
     ("generate", "Staff writer"), ("generate", "Staff writer"), ("generate", "Staff writer"),
     ("quality_gate", "Chief sub-editor"),
 ]
-ROUND = PUBLISH_CALLS[7:]
+ROUND = PUBLISH_CALLS[7:]  # a revision that rewrites every section
+WRITER, EDITOR = ("generate", "Staff writer"), ("quality_gate", "Chief sub-editor")
 
 
 def _calls(workspace: Path, execution_id: str) -> list[dict]:
@@ -59,40 +60,49 @@ def test_publish_writes_both_files_and_meters_every_call(flow_workspace: Path) -
     assert review["status"] == "published" and review["violations"] == []
     assert review["decision"]["winner"] == 1 and review["decision"]["consensus"] == 1.0
     assert [r["decision"] for r in review["revision_history"]] == ["publish"]
-    assert review["editor_review"]["verdict"] == "publish"
+    assert review["editor_review"]["score"] == 1.0 and all(c["quote_found"] for c in review["editor_review"]["checks"])
+    assert [entry["attempts"][0]["problems"] for entry in review["writer_log"]] == [[], [], []]
     assert set(review["usage_by_stage"]) == {"discover", "editorial", "generate", "quality_gate"}
     assert review["flags"]["style_memory"] is False
 
 
-def test_revise_then_publish(flow_workspace: Path) -> None:
-    result, _ = _run(flow_workspace, script([CLEAN_SECTIONS, CLEAN_SECTIONS], reviews=[2, 4]))
+def test_revise_then_publish_rewrites_only_the_section_the_editor_quoted(flow_workspace: Path) -> None:
+    result, model = _run(flow_workspace, script([CLEAN_SECTIONS, CLEAN_SECTIONS], reviews=[2, 4]))
     assert result.status == "published" and result.revisions == 1
     calls = [r for r in _calls(flow_workspace, result.execution_id) if r["type"] == "llm_call"]
-    assert [(r["stage"], r["agent"]) for r in calls] == PUBLISH_CALLS + ROUND
+    # The editor's fix quoted the first section, so only that section is written again.
+    assert [(r["stage"], r["agent"]) for r in calls] == PUBLISH_CALLS + [WRITER, EDITOR]
     review = json.loads(Path(result.review_path).read_text())
     history = review["revision_history"]
     assert [r["decision"] for r in history] == ["revise", "publish"]
-    assert history[0]["reasons"] == ["editor score 2.0 is below 2.5"]
-    assert history[0]["review"]["required_fixes"][0]["quote"] == "game-changer"
+    assert history[0]["reasons"] == ["editor score 0.0 is below 0.75 (failed: on_topic, makes_argument, specific, "
+                                     "new_points)"]
+    fix = history[0]["review"]["required_fixes"][0]
+    assert fix["quote"] == CLEAN_SECTIONS[0].split(". ")[0] + "."
+    rewrite = [c.request.messages[-1].content for c in model.calls if c.request.output_type is None][-1]
+    assert '"A flood of spent packs"' in rewrite and f"'{fix['quote']}': vague. be specific" in rewrite
 
 
 def test_rejected_after_max_revisions_says_why(flow_workspace: Path) -> None:
-    result, model = _run(flow_workspace, script([[DIRTY_SECTION] * 3]), max_revisions=2)
+    result, model = _run(flow_workspace, script([DIRTY_SECTIONS]), max_revisions=2)
     assert result.status == "rejected" and result.revisions == 2
     calls = [r for r in _calls(flow_workspace, result.execution_id) if r["type"] == "llm_call"]
+    # The article is short of the house length, a fault no section owns: every section is rewritten.
     assert [(r["stage"], r["agent"]) for r in calls] == PUBLISH_CALLS + ROUND + ROUND
     review = json.loads(Path(result.review_path).read_text())
     assert [r["decision"] for r in review["revision_history"]] == ["revise", "revise", "reject"]
     assert {v["category"] for v in review["violations"]} >= {"opening", "cliche", "punctuation", "closing"}
     assert result.reason and ("high" in result.reason or "critical" in result.reason)
-    # The writer saw the last round's problems in its revision prompt.
-    revision_prompts = [c.request.messages[-1].content for c in model.calls[-4:-1]]
-    assert all("This is a revision" in p for p in revision_prompts)
+    # Each rewrite was told its own section's problems.
+    revision_prompts = [c.request.messages[-1].content for c in model.calls if c.request.output_type is None][3:]
+    assert len(revision_prompts) == 6 and all("This part was sent back" in p for p in revision_prompts)
+    assert all("the article is too short" in p for p in revision_prompts)
+    assert "game-changer" in revision_prompts[0] and "only time will tell" in revision_prompts[2]
     assert Path(result.article_path).exists()
 
 
 def test_zero_revisions_ends_as_needs_revision(flow_workspace: Path) -> None:
-    result, _ = _run(flow_workspace, script([[DIRTY_SECTION] * 3]), max_revisions=0)
+    result, _ = _run(flow_workspace, script([DIRTY_SECTIONS]), max_revisions=0)
     assert result.status == "needs_revision" and result.revisions == 0
 
 
@@ -120,7 +130,7 @@ def test_budget_guard_off_ignores_the_budget(flow_workspace: Path) -> None:
 def test_flow_engine_on_and_off_produce_the_same_article(flow_workspace: Path, llm_review: str) -> None:
     outcomes = []
     for engine in ("on", "off"):
-        result, model = _run(flow_workspace, script([[DIRTY_SECTION] * 3, CLEAN_SECTIONS], reviews=[4]),
+        result, model = _run(flow_workspace, script([DIRTY_SECTIONS, CLEAN_SECTIONS], reviews=[4]),
                              flags={"flow_engine": engine, "llm_review": llm_review})
         calls = [(r["stage"], r["agent"], r["input_tokens"], r["output_tokens"])
                  for r in _calls(flow_workspace, result.execution_id) if r["type"] == "llm_call"]

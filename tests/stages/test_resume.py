@@ -50,7 +50,7 @@ def _wait_for_first_section(checkpoint: Path, proc: subprocess.Popen, timeout: f
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else "child exited early"
         if checkpoint.exists():
             try:
-                if len(json.loads(checkpoint.read_text())["state"]["section_bodies"]) == 1:
+                if len([b for b in json.loads(checkpoint.read_text())["state"]["sections"] if b]) == 1:
                     return
             except (ValueError, KeyError):
                 pass  # never half a file: written atomically, but be patient with a rename in flight

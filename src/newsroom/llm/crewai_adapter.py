@@ -36,6 +36,18 @@ def load_crewai() -> ModuleType:
     return crewai
 
 
+@cache
+def wrapper_text() -> tuple[str, ...]:
+    """The fixed text crewAI wraps around every task prompt (its role, task and output slices)."""
+    load_crewai()
+    from crewai.utilities.i18n import I18N_DEFAULT
+
+    from newsroom.style.prompts import literals
+
+    return tuple(t for name in ("role_playing", "task_no_tools", "expected_output")
+                 for t in literals(I18N_DEFAULT.slice(name)))
+
+
 def quiet_console() -> None:
     """Stop crewAI's rich panels in the current context: stdout belongs to our caller."""
     load_crewai()
@@ -60,7 +72,7 @@ def _content(value: Any) -> str:
 
 
 def to_request(messages: str | list[dict[str, Any]], *, max_tokens: int, temperature: float | None,
-               stop: list[str]) -> ChatRequest:
+               stop: list[str], seed: int | None = None) -> ChatRequest:
     if isinstance(messages, str):
         messages = [{"role": "user", "content": messages}]
     converted = []
@@ -69,14 +81,15 @@ def to_request(messages: str | list[dict[str, Any]], *, max_tokens: int, tempera
         converted.append(Message(role if role in ("system", "user", "assistant") else "user",
                                  _content(m.get("content"))))
     return ChatRequest(messages=tuple(converted), max_tokens=max_tokens, temperature=temperature,
-                       stop=tuple(stop))
+                       stop=tuple(stop), seed=seed)
 
 
 def make_llm(metered: Metered, *, stage: str, max_tokens: int = 512,
-             temperature: float | None = None) -> Any:
-    """A crewAI LLM for one stage; every call it makes goes through ``metered``."""
+             temperature: float | None = None, seed: int | None = None) -> Any:
+    """A crewAI LLM for one stage; every call it makes goes through ``metered``. ``seed`` is passed
+    to the provider (a writer retrying a degenerate section asks for another draw)."""
     return _adapter_class()(model=metered.model.model_name, metered=metered, stage=stage,
-                            max_tokens=max_tokens, temperature=temperature,
+                            max_tokens=max_tokens, temperature=temperature, seed=seed,
                             provider=metered.model.provider)
 
 
@@ -95,7 +108,8 @@ def _adapter_class() -> type:
                                           from_task=from_task, from_agent=from_agent)
             agent = getattr(from_agent, "role", None) or "agent"
             request = to_request(messages, max_tokens=int(self.max_tokens or 512),
-                                 temperature=self.temperature, stop=list(self.stop_sequences or []))
+                                 temperature=self.temperature, stop=list(self.stop_sequences or []),
+                                 seed=self.seed)
             model = response_model or getattr(self, "response_format", None)
             try:
                 if isinstance(model, type) and issubclass(model, BaseModel):
@@ -106,6 +120,7 @@ def _adapter_class() -> type:
                 else:
                     completion = self.metered.complete(request, stage=self.stage, agent=agent)
                     text = response = self._apply_stop_words(completion.text)
+                self.last_completion = completion
             except Exception as exc:
                 self._emit_call_failed_event(error=str(exc), from_task=from_task, from_agent=from_agent)
                 raise
@@ -131,6 +146,8 @@ def _adapter_class() -> type:
         llm_type: str = "newsroom"
         metered: Any = Field(exclude=True)
         stage: str
+        seed: int | None = None
+        last_completion: Any = Field(default=None, exclude=True)  # the finish reason, for the writer
         call = _call
 
         def supports_function_calling(self) -> bool:

@@ -40,18 +40,34 @@ class EditorialConfig(BaseModel):
     board: list[Persona] = Field(min_length=3)
 
 
+class Degeneration(BaseModel):
+    """When the writer drafts a section again (see ``stages/sections.py``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    min_words_share: float = Field(default=0.5, ge=0, le=1)
+    near_duplicate: float = Field(default=0.8, gt=0, le=1)
+    min_distinct_3: float = Field(default=0.85, ge=0, le=1)
+    echo_words: int = Field(default=6, ge=3)
+    copy_words: int = Field(default=12, ge=3)
+    min_topic_similarity: float = Field(default=0.25, ge=-1, le=1)
+
+
 class GenerateConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    words_per_section: int = Field(default=200, ge=50)
-    style_rules: int = Field(default=4, ge=0)
-    exemplars: int = Field(default=1, ge=0)
+    article_words: int = Field(default=780, ge=100)
+    words_per_paragraph: int = Field(default=85, ge=20)
+    tokens_per_word: float = Field(default=2.2, ge=1)
+    style_rules: int = Field(default=2, ge=0)
+    exemplars: int = Field(default=0, ge=0)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    degeneration: Degeneration = Degeneration()
 
 
 class GateConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     max_revisions: int = Field(default=2, ge=0, le=10)
-    min_editor_score: float = Field(default=2.5, ge=1, le=5)
-    rules_per_section: int = Field(default=3, ge=0)
+    min_editor_score: float = Field(default=0.75, ge=0, le=1)
+    rules_per_section: int = Field(default=0, ge=0)
 
 
 class FlowConfig(BaseModel):
@@ -108,3 +124,7 @@ class StageContext:
     today: Callable[[], str] = field(default_factory=lambda: lambda: time.strftime("%Y-%m-%d"))
     notes: list[str] = field(default_factory=list)
     checkpoint: Callable[[Any], None] = field(default=lambda state: None)
+    # MiniLM cosine similarity of two texts, when the embedder is available (the off-topic checks).
+    similarity: Callable[[str, str], float] | None = None
+    prompts: tuple[str, ...] = ()  # the fixed text of every prompt the crews send (the echo checks)
+    pack: Any = None  # the house-style pack (``style.pack.Pack``) the gate checks against

@@ -58,12 +58,19 @@ def vote(ctx: StageContext, topic: str, candidates: list[Candidate], done: list[
     return ballots
 
 
+_LABEL = re.compile(r"^(?:title|headline|heading|thesis|hook|angle|topic|idea)(?:\s+(?:idea\s+)?\d+)?\s*[:.-]\s*",
+                    re.IGNORECASE)
+
+
 def clean_title(text: str, fallback: str) -> str:
+    """A usable headline from the editor's title idea: no quotes, labels ("Title 1: ..."), final
+    punctuation or shouting; ``fallback`` when nothing usable is left."""
     title = re.sub(r"\s+", " ", text).strip().strip("\"'“”*#").strip()
+    title = _LABEL.sub("", title).strip().strip("\"'“”*")
     title = title.rstrip(".!?:;,").replace("!", "")
     if len(title) > TITLE_MAX:
         title = title[:TITLE_MAX].rsplit(" ", 1)[0]
-    if not title or title.isupper() and len(title) > 4:
+    if not title or title.isupper() and len(title) > 4 or re.search(r"[\[\]{}<>]", title):
         title = fallback
     return title
 
@@ -77,23 +84,29 @@ def clip(text: str, limit: int) -> str:
 
 
 def to_brief(draft: BriefDraft, topic: str, sources: list[Source], max_sections: int) -> Brief:
-    fallback = topic.strip().capitalize()
+    """The brief as the writer gets it. Without sources its key facts are dropped: a model's own
+    "facts" are where invented figures come from."""
+    fallback = topic.strip()[:1].upper() + topic.strip()[1:]
     title = next((clean_title(t, "") for t in draft.title_ideas if clean_title(t, "")), fallback)
-    return Brief(**{**draft.model_dump(), "sections": draft.sections[:max_sections]}, title=title,
-                 description=clip(draft.thesis or topic, DESCRIPTION_MAX), sources=[s.id for s in sources])
+    facts = draft.key_facts if sources else []
+    return Brief(**{**draft.model_dump(), "sections": draft.sections[:max_sections], "key_facts": facts},
+                 title=title, description=clip(draft.thesis or topic, DESCRIPTION_MAX),
+                 sources=[s.id for s in sources])
 
 
 def format_sources(sources: list[Source], limit: int = 600) -> str:
     if not sources:
-        return "(none supplied: state only facts you are sure of, and attribute them)"
-    return "\n".join(f"[{s.id}] {s.title}: {s.text[:limit]}" for s in sources)
+        return ""
+    return "Sources:\n" + "\n".join(f"[{s.id}] {s.title}: {s.text[:limit]}" for s in sources)
 
 
 def write_brief(ctx: StageContext, topic: str, winner: Candidate, sources: list[Source]) -> Brief:
     config = ctx.flow.editorial
+    facts = ("up to four facts taken from the sources, each naming its source" if sources
+             else "leave this list empty (no sources were given)")
     draft: BriefDraft = run_task(ctx.metered, ctx.crews["editorial"], "brief", {
         "topic": topic, "hook": winner.hook, "thesis": winner.thesis, "sources": format_sources(sources),
-        "min_sections": config.min_sections, "max_sections": config.max_sections})
+        "min_sections": config.min_sections, "max_sections": config.max_sections, "facts_instruction": facts})
     return to_brief(draft, topic, sources, config.max_sections)
 
 

@@ -1,29 +1,56 @@
-"""Generate: the writer drafts each section of the brief with retrieved house style in context;
-pure code assembles the markdown with the front matter the house pack requires."""
+"""Generate: the writer drafts each section of the brief; code judges every draft before it joins the
+article (``stages/sections.py``) and asks again, with another seed, when a small model degenerates.
+Pure code assembles the markdown with the front matter the house pack requires.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-from newsroom.crews import run_task
+from newsroom.crews import AgentSpec, run_task_detail
 from newsroom.stages.context import StageContext
-from newsroom.stages.models import Brief, Source
+from newsroom.stages.models import Brief, SectionPlan, Source
+from newsroom.stages.sections import References, clean_section, judge
+from newsroom.style.repetition import ends_mid_sentence, trim_to_sentence
 
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.MULTILINE)
-_ANSWER_PREFIX = re.compile(r"^\s*(final answer|answer|section)\s*:\s*", re.IGNORECASE)
+NO_FIGURES = "Use no figures: no numbers, percentages or sums of money."
 
 
-def clean_section(text: str, heading: str) -> str:
-    """Tidy one section of model prose: no headings of its own, no echoed heading or answer label."""
-    text = _HEADING.sub("", text.replace("\r\n", "\n"))
-    text = _ANSWER_PREFIX.sub("", text.strip())
-    lines = text.split("\n")
-    if lines and lines[0].strip().strip("*\"'").rstrip(":.").lower() == heading.lower():
-        lines = lines[1:]
-    paragraphs = [re.sub(r"[ \t]+", " ", p).strip() for p in re.split(r"\n\s*\n", "\n".join(lines))]
-    return "\n\n".join(p for p in paragraphs if p)
+@dataclass(frozen=True)
+class Ask:
+    """What one section call asks for: words, paragraphs and the token room to finish them."""
+
+    words: int
+    paragraphs: int
+    max_tokens: int
+
+
+@dataclass
+class SectionLog:
+    """How a section came to be: one entry per attempt, with the problems that sent it back."""
+
+    heading: str
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    accepted: int = 0  # index of the attempt that was kept
+    trimmed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"heading": self.heading, "attempts": self.attempts, "accepted": self.accepted,
+                "trimmed": self.trimmed}
+
+
+def plan(ctx: StageContext, n_sections: int) -> Ask:
+    config = ctx.flow.generate
+    agent = ctx.crews["generate"].agents[ctx.crews["generate"].tasks["section"].agent]
+    words = math.ceil(config.article_words / max(1, n_sections))
+    paragraphs = max(2, round(words / config.words_per_paragraph))
+    return Ask(words, paragraphs, min(agent.max_tokens, math.ceil(words * config.tokens_per_word)))
 
 
 def _yaml_str(value: str) -> str:
@@ -48,7 +75,7 @@ def references(sources: list[Source]) -> str:
 
 def assemble(brief: Brief, bodies: list[str], sources: list[Source], date: str, topic: str) -> str:
     parts = [front_matter(brief, date, topic)]
-    for section, body in zip(brief.sections, bodies, strict=True):
+    for section, body in zip(brief.sections, bodies, strict=False):
         parts.append(f"## {section.heading.strip().rstrip('.:')}\n\n{body}\n")
     refs = references(sources)
     if refs:
@@ -56,37 +83,81 @@ def assemble(brief: Brief, bodies: list[str], sources: list[Source], date: str, 
     return "\n".join(parts)
 
 
-def _facts(brief: Brief) -> str:
-    return "; ".join(brief.key_facts) or "(none given: do not invent figures)"
+def facts_line(brief: Brief) -> str:
+    if not brief.key_facts:
+        return NO_FIGURES
+    return "Facts you may use, with their sources: " + "; ".join(brief.key_facts)
 
 
-def _style_context(ctx: StageContext, text: str) -> tuple[str, str]:
+def _rules(ctx: StageContext, text: str) -> str:
+    k = ctx.flow.generate.style_rules
+    if ctx.style is None or k == 0:
+        return ""
+    hits = ctx.style.rules_for(text, k)
+    return " ".join(h["text"].split(". ")[0].rstrip(".")[:160] + "." for h in hits)
+
+
+def _seed(execution_id: str, index: int, revision: int, attempt: int) -> int:
+    digest = hashlib.sha256(f"{execution_id}:{index}:{revision}:{attempt}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % (2**31 - 1)
+
+
+def write_section(ctx: StageContext, brief: Brief, index: int, *, earlier: list[str], refs: References,
+                  notes: str = "", revision: int = 0) -> tuple[str, SectionLog]:
+    """Draft section ``index`` until it passes ``judge`` or the attempts run out; keep the best draft."""
     config = ctx.flow.generate
-    if ctx.style is None:
-        return "Lead with a fact; name sources; British spelling; no cliches or hedges.", "(none)"
-    rules = ctx.style.rules_for(text, config.style_rules)
-    exemplars = ctx.style.exemplars_for(text, config.exemplars)
-    rule_text = "\n".join(f"- {r['text'][:240]}" for r in rules) or "Lead with a fact; name sources."
-    return rule_text, (exemplars[0]["text"][:700] if exemplars else "(none)")
-
-
-def draft(ctx: StageContext, topic: str, brief: Brief, sources: list[Source], revision_notes: str = "", *,
-          done: list[str] | None = None, on_section: Callable[[str], None] | None = None) -> str:
-    """Write every section of ``brief`` and return the whole article as markdown.
-
-    ``done`` holds sections already written (a resumed run starts after them); ``on_section`` is
-    told of each new one, so it can be checkpointed before the next call.
-    """
+    section: SectionPlan = brief.sections[index]
+    ask = plan(ctx, len(brief.sections))
     spec = ctx.crews["generate"]
-    bodies = list(done or [])
-    for section in brief.sections[len(bodies):]:
-        rules, exemplar = _style_context(ctx, f"{section.heading}. {' '.join(section.points)}")
-        text = run_task(ctx.metered, spec, "section", {
-            "title": brief.title, "thesis": brief.thesis, "heading": section.heading,
-            "words": ctx.flow.generate.words_per_section, "points": "; ".join(section.points),
-            "facts": _facts(brief), "rules": rules, "exemplar": exemplar,
-            "revision_notes": revision_notes})
-        bodies.append(clean_section(text, section.heading))
+    base = spec.agents[spec.tasks["section"].agent]
+    agent = AgentSpec(**{**base.model_dump(), "max_tokens": ask.max_tokens})
+    points = "; ".join(section.points)
+    values = {"title": brief.title, "thesis": brief.thesis, "heading": section.heading, "points": points,
+              "facts": facts_line(brief), "rules": _rules(ctx, f"{section.heading}. {points}"),
+              "words": ask.words, "paragraphs": ask.paragraphs, "revision_notes": notes}
+    about = f"{brief.title}. {section.heading}. {points}"
+    log = SectionLog(section.heading)
+    drafts: list[tuple[str, list[str]]] = []
+    for attempt in range(config.max_attempts):
+        run = run_task_detail(ctx.metered, spec, "section", values, agent=agent,
+                              seed=_seed(ctx.metered.execution_id, index, revision, attempt))
+        body = clean_section(str(run.output), section.heading)
+        finish = run.completion.finish_reason if run.completion else None
+        problems = judge(body, words_asked=ask.words, finish_reason=finish, earlier=earlier, refs=refs,
+                         limits=config.degeneration, about=about, similarity=ctx.similarity)
+        log.attempts.append({"words": len(body.split()), "finish_reason": finish, "problems": problems})
+        drafts.append((body, problems))
+        if not problems:
+            break
+    # The draft with the fewest problems (the earliest among equals) is kept.
+    log.accepted = min(range(len(drafts)), key=lambda i: len(drafts[i][1]))
+    body, problems = drafts[log.accepted]
+    if problems and ends_mid_sentence(body):  # the last resort: finish on the last whole sentence
+        body, log.trimmed = trim_to_sentence(body), True
+    if problems:
+        ctx.notes.append(f"section {section.heading!r}: kept attempt {log.accepted + 1} of {len(log.attempts)} "
+                         f"with problems: {'; '.join(problems)}")
+    return body, log
+
+
+def draft(ctx: StageContext, brief: Brief, bodies: list[str], todo: list[int], *, notes: dict[int, str],
+          revision: int = 0, on_section: Callable[[int, str, SectionLog], None] | None = None) -> list[str]:
+    """(Re)write the sections in ``todo`` and return every section's body.
+
+    ``bodies`` holds the current text of each section ('' for one not written yet); ``on_section``
+    is told of each new one, so it can be checkpointed before the next call.
+    """
+    config = ctx.flow.generate
+    exemplars = [e["text"] for e in ctx.style.exemplars_for(brief.thesis, config.exemplars)] \
+        if ctx.style is not None and config.exemplars else []
+    pack_exemplars = [e.text for e in ctx.pack.exemplars] if ctx.pack is not None else []
+    refs = References.build(ctx.prompts, exemplars + pack_exemplars, config.degeneration)
+    bodies = list(bodies) + [""] * (len(brief.sections) - len(bodies))
+    for index in todo:
+        earlier = [b for i, b in enumerate(bodies) if b and i != index]
+        bodies[index], log = write_section(ctx, brief, index, earlier=earlier, refs=refs,
+                                           notes=notes.get(index, ""), revision=revision)
         if on_section is not None:
-            on_section(bodies[-1])
-    return assemble(brief, bodies, sources, ctx.today(), topic)
+            on_section(index, bodies[index], log)
+    return bodies
+

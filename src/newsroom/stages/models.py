@@ -78,20 +78,48 @@ class Brief(BriefDraft):
 
 
 class Fix(BaseModel):
-    quote: str = Field(max_length=120)
+    quote: str = Field(max_length=240, description="a sentence copied word for word from the draft")
     problem: str = Field(max_length=120)
-    fix: str = Field(max_length=120)
+    fix: str = Field(max_length=160)
 
 
-class ReviewDraft(BaseModel):
-    """The editor's structured review."""
+class Answer(BaseModel):
+    """One yes/no check, evidence first: the quote is what the answer rests on."""
 
-    clarity: int = Field(ge=1, le=5)
-    evidence: int = Field(ge=1, le=5)
-    structure: int = Field(ge=1, le=5)
-    style: int = Field(ge=1, le=5)
+    quote: str = Field(max_length=240, description="a sentence copied word for word from the draft")
+    answer: Literal["yes", "no"]
+
+
+class EditorReview(BaseModel):
+    """The editor's structured review (the LLM's output); code derives the verdict from it."""
+
+    on_topic: Answer
+    makes_argument: Answer
+    specific: Answer
+    new_points: Answer
     required_fixes: list[Fix] = Field(default_factory=list, max_length=3)
-    verdict: Literal["publish", "revise"]
+
+
+CHECKS = ("on_topic", "makes_argument", "specific", "new_points")
+
+
+class CheckResult(BaseModel):
+    """A check as the gate counts it: passed only with a "yes" whose quote is in the draft."""
+
+    name: str
+    answer: str
+    quote: str
+    quote_found: bool
+    passed: bool
+
+
+class Review(BaseModel):
+    """The editor's review after code checked it against the draft."""
+
+    checks: list[CheckResult]
+    required_fixes: list[Fix] = Field(default_factory=list, description="fixes whose quote is in the draft")
+    dropped_fixes: list[Fix] = Field(default_factory=list, description="fixes quoting words not in the draft")
+    score: float = Field(ge=0, le=1, description="share of checks passed")
 
 
 class Source(BaseModel):
@@ -110,7 +138,7 @@ class GateRound(BaseModel):
     gate_passed: bool
     gate_score: float
     violations: list[dict[str, Any]]
-    review: ReviewDraft | None = None
+    review: Review | None = None
     review_skipped: str | None = None
     editor_score: float | None = None
     style_context: list[dict[str, Any]] = Field(default_factory=list)
@@ -119,5 +147,5 @@ class GateRound(BaseModel):
 
 
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {
-    "CandidateDraft": CandidateDraft, "Vote": Vote, "BriefDraft": BriefDraft, "ReviewDraft": ReviewDraft,
+    "CandidateDraft": CandidateDraft, "Vote": Vote, "BriefDraft": BriefDraft, "EditorReview": EditorReview,
 }

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from newsroom.errors import ConfigError
-from newsroom.style.checks import Hit
+from newsroom.style.hits import CheckContext, Hit
 from newsroom.style.markdown import Document, parse
 from newsroom.style.pack import Pack, Rule, default_pack
 from newsroom.style.patterns import Compiled, Exceptions, compiled_rules
@@ -175,17 +175,34 @@ def score(violations: list[Violation]) -> float:
     return round(max(0.0, 1.0 - sum(SEVERITY_WEIGHTS[v.severity] for v in violations)), 4)
 
 
+def _full_context(context: CheckContext | None, pack: Pack) -> CheckContext:
+    from dataclasses import replace
+
+    from newsroom.style.prompts import default_prompt_text
+
+    context = context or CheckContext()
+    if context.prompts is None:
+        context = replace(context, prompts=default_prompt_text())
+    if context.exemplars is None:
+        context = replace(context, exemplars=tuple(e.text for e in pack.exemplars))
+    return context
+
+
 def check_text(text: str, *, fragment: bool = False, pack: Pack | None = None,
-               filename: str | None = None) -> CheckResult:
+               filename: str | None = None, context: CheckContext | None = None) -> CheckResult:
     """Check Markdown ``text`` against the house style (the default pack unless ``pack`` is given).
 
     ``fragment=True`` runs only the text-level rules (no front matter, length or structure rules).
+    ``context`` says what the text is compared with (its prompts, the exemplars, its topic and a
+    similarity function); left out, the shipped crews' prompts and the pack's exemplars are used
+    and the off-topic rule does not run.
     """
     if len(text) > MAX_BYTES:
         raise ConfigError(f"the text is {len(text):,} characters; the checker takes at most {MAX_BYTES:,} "
                           "(an article is a few thousand)")
     pack = pack or default_pack()
     doc = parse(text)
+    doc.context = _full_context(context, pack)
     found: dict[tuple[str, int, int | None, str], tuple[int, Violation]] = {}
     for order, c in enumerate(compiled_rules(pack)):
         if fragment and not c.rule.fragment:

@@ -11,27 +11,16 @@ import datetime as dt
 import re
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from newsroom.style.checks_text import TEXT_CHECKS, repeated_words
+from newsroom.style.hits import CheckFn, Hit
 from newsroom.style.markdown import Block, Document
 
 if TYPE_CHECKING:
     from newsroom.style.pack import Rule
 
-
-@dataclass(frozen=True)
-class Hit:
-    """One finding: offsets into the text (``line`` overrides the line computed from ``start``)."""
-
-    start: int
-    end: int
-    message: str
-    suggestion: str | None = None
-    line: int | None = None
-
-
-CheckFn = Callable[[Document, "Rule"], list[Hit]]
+__all__ = ["CHECKS", "CheckFn", "Hit"]
 
 # -- unsourced statistics ----------------------------------------------------------------------
 _STAT = re.compile(r"""
@@ -155,7 +144,8 @@ def _body_start(doc: Document) -> int:
 
 
 def word_count(doc: Document, rule: Rule) -> list[Hit]:
-    """Words of body prose (front matter, code, headings and the references section not counted)."""
+    """Words of body prose (front matter, code, headings and the references section not counted, nor
+    the words of a sentence that repeats or nearly repeats an earlier one)."""
     lo, hi = int(rule.params.get("min", 600)), int(rule.params.get("max", 1200))
     counted = list(doc.counted)
     for h in doc.headings:
@@ -163,10 +153,13 @@ def word_count(doc: Document, rule: Rule) -> list[Hit]:
         counted[h.start:line_end if line_end >= 0 else len(counted)] = " " * (
             (line_end if line_end >= 0 else len(counted)) - h.start)
     n = len(re.findall(r"[A-Za-z0-9][\w'’-]*", "".join(counted)))
+    repeated = repeated_words(doc)
+    n -= repeated
     if lo <= n <= hi:
         return []
     what = "short" if n < lo else "long"
-    return [Hit(_body_start(doc), _body_start(doc), f"the article is too {what}: {n} words; "
+    note = f" (not counting {repeated} words of repeated sentences)" if repeated else ""
+    return [Hit(_body_start(doc), _body_start(doc), f"the article is too {what}: {n} words{note}; "
                 f"the house length is {lo:,} to {hi:,} words")]
 
 
@@ -243,6 +236,47 @@ def title_exclamation(doc: Document, rule: Rule) -> list[Hit]:
     return _title_hit(doc, lambda t: "the title has an exclamation mark" if "!" in t else None)
 
 
+_FIELD_TITLE = re.compile(r"""^(?:
+    [\[{<(].*[\]}>)]                                   # a template slot: [Title], {title}, <headline>
+  | (?:working\s+|article\s+|section\s+|suggested\s+)?(?:title|headline|heading|thesis|hook|angle|topic|
+        subject|summary|description|outline|section|point|key\s+facts?|idea|candidate)(?:\s+(?:idea\s+)?\d+)?
+        \s*(?::.*|\d*)?                                # a field name, alone or as a label: "Thesis: ..."
+  | untitled(?:\s+article)?|tbd|tbc|todo|xxx+|lorem\s+ipsum.*|placeholder.*|none|null|n/?a
+)$""", re.IGNORECASE | re.VERBOSE)
+
+
+def title_placeholder(doc: Document, rule: Rule) -> list[Hit]:
+    """A title that is a field name, a label or a template slot rather than a headline."""
+    return _title_hit(doc, lambda t: f"the title {t!r} is a field name or placeholder, not a headline"
+                      if _FIELD_TITLE.match(t.strip().strip("*_\"'“”")) else None)
+
+
+def topic_drift(doc: Document, rule: Rule) -> list[Hit]:
+    """A body far in meaning from what it is meant to be about (its brief, or its title and description)."""
+    context = doc.context
+    similarity = getattr(context, "similarity", None)
+    blocks = doc.prose_blocks
+    if similarity is None or not blocks:
+        return []
+    about = getattr(context, "topic", "") or _own_topic(doc)
+    body = "\n\n".join(doc.text[b.start:b.end] for b in blocks)
+    if not about.strip() or len(body.split()) < int(rule.params.get("min_words", 80)):
+        return []
+    score = similarity(about, body)
+    minimum = float(rule.params.get("min_similarity", 0.3))
+    if score >= minimum:
+        return []
+    return [Hit(blocks[0].start, blocks[0].start, f"the body is far from what it should be about: "
+                f"similarity {score:.2f} to {about[:80]!r} (at least {minimum:.2f})")]
+
+
+def _own_topic(doc: Document) -> str:
+    found = _title(doc)
+    data, _ = doc.front_matter_data
+    description = str(data.get("description") or "") if data else ""
+    return " ".join(p for p in ((found[0] if found else ""), description) if p)
+
+
 # -- front matter ----------------------------------------------------------------------------------
 def front_matter_present(doc: Document, rule: Rule) -> list[Hit]:
     data, problem = doc.front_matter_data
@@ -317,9 +351,12 @@ CHECKS: dict[str, CheckFn] = {
     "title_full_stop": title_full_stop,
     "title_caps": title_caps,
     "title_exclamation": title_exclamation,
+    "title_placeholder": title_placeholder,
+    "topic_drift": topic_drift,
     "front_matter": front_matter,
     "front_matter_present": front_matter_present,
     "front_matter_fields": front_matter_fields,
     "front_matter_date": front_matter_date,
     "front_matter_description": front_matter_description,
+    **TEXT_CHECKS,
 }

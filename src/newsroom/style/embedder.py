@@ -124,6 +124,18 @@ def embed_long(embedder: Embedder, text: str, words: int = 180) -> list[float]:
     return [x / norm for x in mean]
 
 
+@cache
+def _shared_embedder() -> MiniLMEmbedder:
+    return MiniLMEmbedder()
+
+
+def text_similarity(a: str, b: str) -> float:
+    """MiniLM cosine similarity of two texts of any length (the off-topic checks), -1..1."""
+    embedder = _shared_embedder()
+    va, vb = embed_long(embedder, a), embed_long(embedder, b)
+    return round(sum(x * y for x, y in zip(va, vb, strict=True)), 4)
+
+
 # -- the documents a pack becomes -----------------------------------------------------------------
 @dataclass(frozen=True)
 class Doc:

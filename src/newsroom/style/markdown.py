@@ -100,6 +100,7 @@ class Document:
     blocks: list[Block] = field(default_factory=list)
     list_lines: list[int] = field(default_factory=list)  # 1-based lines of body list items
     references_headings: list[Heading] = field(default_factory=list)
+    context: Any = None  # a ``hits.CheckContext``: what some checks compare the text with
     _sentences: dict[Block, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
 
     @cached_property
