@@ -34,12 +34,17 @@ def _temp_files(directory: Path) -> list[str]:
 
 # -- reading ---------------------------------------------------------------------------------------
 @pytest.mark.timeout(10)
-def test_a_fifo_is_refused_before_it_is_opened(tmp_path: Path) -> None:
+def test_a_fifo_is_refused_before_it_is_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not opened at all: opening a device can have effects (a tape rewinds, a watchdog arms)."""
     fifo = _fifo(tmp_path / "notes.md")  # opening it for reading would block until a writer came
+    opened: list[str] = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, *args, **kw: opened.append(str(path)) or real_open(path, *args, **kw))
     started = time.monotonic()
     with pytest.raises(ConfigError, match=r"'.*notes\.md' is a FIFO \(named pipe\), not a regular file; give"):
         read_text_file(fifo, limit=1000)
     assert time.monotonic() - started < 2
+    assert opened == []
 
 
 @pytest.mark.timeout(10)
@@ -67,16 +72,23 @@ def test_a_sparse_gigabyte_is_refused_by_its_size_without_reading_it(tmp_path: P
 def test_reads_at_most_the_limit_plus_one_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file that grew after its size was checked (a log being written) is still cut off at the limit."""
     path = tmp_path / "growing.txt"
-    path.write_bytes(b"x" * 5000)
+    with path.open("wb") as fh:
+        fh.truncate(64 << 20)
     real_fstat = os.fstat
 
     def stale_size(fd: int) -> os.stat_result:
         st = real_fstat(fd)
-        return os.stat_result((*st[:6], 10, *st[7:10]))
+        return os.stat_result((*st[:6], 10, *st[7:10]))  # st_size still says 10 bytes
 
     monkeypatch.setattr(os, "fstat", stale_size)
-    with pytest.raises(ConfigError, match="over the 1 KB limit"):
-        read_text_file(path, limit=1000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigError, match="over the 1 KB limit"):
+            read_text_file(path, limit=1000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
 
 
 def test_a_directory_and_a_missing_path(tmp_path: Path) -> None:
