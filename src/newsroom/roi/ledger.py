@@ -35,8 +35,7 @@ from newsroom.safeio import open_regular
 MAX_LINE = 1_000_000  # a record is a few hundred bytes; a longer line is not one
 MAX_NUMBER = 10**15
 _WHAT = "the ROI ledger"
-_HINT = ("it must be a regular file: move it aside or choose another --workspace "
-         "(to keep the ledger elsewhere, link the logs directory, not the file)")
+_HINT = "move it aside or choose another --workspace (to keep the ledger elsewhere, link logs/, not the file)"
 
 
 @dataclass
