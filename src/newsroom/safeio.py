@@ -38,7 +38,7 @@ def _name(path: Path | str, what: str) -> str:
     return f"{what} {str(path)!r}" if what else repr(str(path))
 
 
-def human_size(n: int) -> str:
+def _human_size(n: int) -> str:
     """``1_234_567`` -> ``"1.2 MB"`` (decimal units, as ``ls -h --si`` prints)."""
     for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
         if n >= size:
@@ -111,13 +111,14 @@ def read_text_file(path: Path | str, *, limit: int, what: str = "", hint: str = 
     with os.fdopen(fd, "rb") as fh:
         size = os.fstat(fd).st_size
         if size > limit:
-            raise ConfigError(f"{name} is {human_size(size)}; the limit is {human_size(limit)}: is it the right file?")
+            raise ConfigError(f"{name} is {_human_size(size)}; the limit is {_human_size(limit)}: "
+                              "is it the right file?")
         try:
             data = fh.read(limit + 1)  # a file still growing cannot push us past the limit
         except OSError as exc:
             raise ConfigError(f"cannot read {name}: {exc.strerror or exc}; {hint}") from None
     if len(data) > limit:
-        raise ConfigError(f"{name} is over the {human_size(limit)} limit: is it the right file?")
+        raise ConfigError(f"{name} is over the {_human_size(limit)} limit: is it the right file?")
     if b"\x00" in data:
         raise ConfigError(f"{name} is a binary file (it contains NUL bytes); {hint}")
     try:
