@@ -242,6 +242,17 @@ def test_roi_calls_json_for_one_execution(ledger: list[dict[str, Any]], capsys: 
     assert json.loads(out) == []
 
 
+@pytest.mark.parametrize("limit", ["0", "-2", "x"])
+def test_roi_calls_limit_below_one_is_bad_usage(ledger: list[dict[str, Any]], capsys: pytest.CaptureFixture[str],
+                                                limit: str) -> None:
+    """``--limit 0`` used to list every call and ``--limit -2`` to drop the first two."""
+    code, out, err = run(capsys, "roi", "calls", "--json", "--limit", limit)
+    assert code == 2 and out == ""
+    assert "Invalid value for '--limit'" in err and (limit == "x" or f"{limit} is not in the range x>=1" in err)
+    code, out, _ = run(capsys, "roi", "calls", "--json", "--limit", "3")
+    assert code == 0 and len(json.loads(out)) == 3
+
+
 def test_roi_calls_human(ledger: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "roi", "calls")
     assert code == 0

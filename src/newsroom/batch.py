@@ -18,19 +18,16 @@ from newsroom.config import Settings
 from newsroom.errors import ConfigError, NewsroomError
 from newsroom.llm.base import ChatModel
 from newsroom.llm.factory import new_execution_id
+from newsroom.safeio import read_text_file
 
 MAX_TOPICS = 1000
+MAX_BYTES = 1_000_000  # 1,000 topics of 300 characters, with room for comments
 
 
 def read_topics(path: Path | str) -> list[str]:
     """One topic a line; blank lines and ``#`` comments are skipped."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"topics file {str(path)!r} does not exist") from None
-    except (UnicodeDecodeError, IsADirectoryError, OSError) as exc:
-        raise ConfigError(f"cannot read topics file {str(path)!r} ({type(exc).__name__}); give UTF-8 text") from None
+    text = read_text_file(path, limit=MAX_BYTES, what="topics file", hint="give a UTF-8 text file, one topic a line")
     topics = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if not topics:
         raise ConfigError(f"topics file {str(path)!r} holds no topics (one a line)")

@@ -201,7 +201,8 @@ def roi_summary(obj: Ctx, as_json: bool) -> int:
 
 @roi.command("calls")
 @click.option("--execution-id", default=None, help="only this run's calls")
-@click.option("--limit", type=int, default=None, help="only the last N calls")
+@click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N",
+              help="only the last N calls (N >= 1) [default: every call]")
 @json_option
 @click.pass_obj
 def roi_calls(obj: Ctx, execution_id: str | None, limit: int | None, as_json: bool) -> int:

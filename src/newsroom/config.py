@@ -16,10 +16,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from newsroom.errors import ConfigError
+from newsroom.safeio import read_text_file
 
 Provider = Literal["local", "openai", "anthropic", "scripted"]
 PROVIDERS: tuple[str, ...] = ("local", "openai", "anthropic", "scripted")
 CONFIG_FILE = "newsroom.toml"
+CONFIG_MAX_BYTES = 1_000_000
 
 DEFAULT_MODELS: dict[str, str] = {
     "local": "qwen2.5-coder-1.5b",  # the catalogue's default (a test keeps them equal)
@@ -134,12 +136,11 @@ def build(values: dict[str, Any], *, source: str) -> Settings:
 def _read_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
+    text = read_text_file(path, limit=CONFIG_MAX_BYTES, what="settings file", hint="fix or remove the file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove the file") from None
-    except (UnicodeDecodeError, OSError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; fix or remove the file") from None
     # The same table can live in a pyproject-style [tool.newsroom] section or at top level.
     table = data.get("tool", {}).get("newsroom", data)
     if not isinstance(table, dict):

@@ -1,9 +1,12 @@
-"""Article and review files: safe names inside the output directory, written atomically."""
+"""Article and review files: safe names inside the output directory, written atomically.
+
+``write_atomic`` is the product's one atomic writer (``newsroom.safeio``): files are created 0600,
+and a target that is a symlink, device, FIFO or directory is refused.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import tempfile
 import unicodedata
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from newsroom.errors import ConfigError
+from newsroom.safeio import write_atomic
 
 SLUG_MAX = 60
 
@@ -30,21 +34,6 @@ def output_paths(out_dir: Path, topic: str, date: str) -> tuple[Path, Path]:
         if path.parent != out_dir:  # slugify makes this impossible; checked anyway
             raise ConfigError(f"refusing to write {str(path)!r} outside {str(out_dir)!r}")
     return article, review
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path`` and rename it over: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def ensure_writable(directory: Path) -> Path:

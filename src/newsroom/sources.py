@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 from newsroom.errors import ConfigError
+from newsroom.safeio import read_text_file
 from newsroom.stages.models import Source
 
 SUFFIXES = (".md", ".markdown", ".txt")
@@ -14,31 +16,47 @@ MAX_FILES = 20
 
 
 def load_sources(path: Path | str | None) -> list[Source]:
-    """Read sources; a bad path or file is a ``ConfigError`` that names it."""
+    """Read sources; a bad path or file is a ``ConfigError`` that names it.
+
+    A file is read only if it is a regular file of at most ``MAX_BYTES`` (``safeio.read_text_file``:
+    a FIFO, device or sparse giant is refused before it is read). In a directory, a symlink that
+    leads outside the directory is refused, never followed.
+    """
     if path is None:
         return []
     root = Path(path)
-    if not root.exists():
+    if not os.path.lexists(root):
         raise ConfigError(f"--sources {str(root)!r} does not exist")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES) \
-        if root.is_dir() else [root]
+    in_dir = root.is_dir()  # a file the user named may be a link; links inside a directory are checked
+    files = _files_in(root) if in_dir else [(root, root)]
     if not files:
         raise ConfigError(f"--sources {str(root)!r} holds no .md or .txt files")
     if len(files) > MAX_FILES:
         raise ConfigError(f"--sources {str(root)!r} holds {len(files)} files; the limit is {MAX_FILES}")
-    return [_read(p, i) for i, p in enumerate(files, start=1)]
+    return [_read(shown, real, i, follow=not in_dir) for i, (shown, real) in enumerate(files, start=1)]
 
 
-def _read(path: Path, index: int) -> Source:
-    data = path.read_bytes()
-    if len(data) > MAX_BYTES:
-        raise ConfigError(f"source {str(path)!r} is {len(data)} bytes; the limit is {MAX_BYTES}")
-    if b"\0" in data:
-        raise ConfigError(f"source {str(path)!r} is a binary file; give text or markdown")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"source {str(path)!r} is not UTF-8 text; re-save it as UTF-8") from None
+def _files_in(root: Path) -> list[tuple[Path, Path]]:
+    """(the path as listed, the path to read) of every source file under ``root``, sorted."""
+    inside = root.resolve()
+    files = []
+    for path in sorted(root.rglob("*")):  # rglob never descends into a symlinked directory
+        if path.suffix.lower() not in SUFFIXES:
+            continue
+        real = path
+        if path.is_symlink():
+            real = path.resolve()
+            if not real.is_relative_to(inside):
+                raise ConfigError(f"source {str(path)!r} is a symbolic link to {str(real)!r}, outside "
+                                  f"{str(root)!r}; copy the file into the sources directory instead")
+        if not real.is_dir():
+            files.append((path, real))
+    return files
+
+
+def _read(path: Path, real: Path, index: int, *, follow: bool) -> Source:
+    text = read_text_file(real, limit=MAX_BYTES, what="source", hint="give --sources text or Markdown files",
+                          follow_symlinks=follow)
     heading = re.match(r"\s*#\s+(.+)", text)
     text = re.sub(r"\s+", " ", text).strip()
     if not text:

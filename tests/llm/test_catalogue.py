@@ -41,7 +41,8 @@ def _wheel(directory: Path, package: str, version: str, member: str, data: bytes
             archive.writestr(name, content)
             digest = base64.urlsafe_b64encode(hashlib.sha256(content).digest()).rstrip(b"=").decode()
             record.append(f"{name},sha256={digest},{len(content)}")
-        archive.writestr(f"{dist}-{version}.dist-info/RECORD", "\n".join(record) + f"\n{dist}-{version}.dist-info/RECORD,,\n")
+        record.append(f"{dist}-{version}.dist-info/RECORD,,")
+        archive.writestr(f"{dist}-{version}.dist-info/RECORD", "\n".join(record) + "\n")
     path = directory / f"{dist}-{version}-py3-none-any.whl"
     path.write_bytes(buffer.getvalue())
     return Part(package=package, version=version, sha256=hashlib.sha256(path.read_bytes()).hexdigest(), member=member)

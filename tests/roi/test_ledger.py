@@ -3,7 +3,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -16,7 +18,14 @@ from newsroom.roi.ledger import RoiLedger
 
 
 def rec(i: int, **extra: object) -> dict[str, object]:
-    return {"type": "llm_call", "seq": i, **extra}
+    """A valid run record (the schema lets run records carry extra fields) numbered ``seq``."""
+    return {**RUN, "seq": i, **extra}
+
+
+RUN: dict[str, object] = {
+    "type": "run", "ts": "2026-01-02T03:04:05.678Z", "execution_id": "e1", "status": "published",
+    "provider": "scripted", "model": "scripted", "duration_s": 1.5, "llm_calls": 0, "input_tokens": 0,
+    "cached_input_tokens": 0, "output_tokens": 0, "cost_usd": None, "by_stage": {}}
 
 
 def test_round_trip(ledger_path: Path) -> None:
@@ -71,7 +80,7 @@ def test_torn_last_line_is_skipped_and_the_next_append_starts_a_fresh_line(ledge
     writer.append(rec(0))
     writer.append(rec(1))
     with ledger_path.open("ab") as fh:  # a writer that died mid-record
-        fh.write(b'{"type":"llm_call","seq":2,"stage":"dra')
+        fh.write(b'{"type":"run","seq":2,"stage":"dra')
 
     torn = RoiLedger(ledger_path).read()
     assert [r["seq"] for r in torn.records] == [0, 1]
@@ -84,20 +93,19 @@ def test_torn_last_line_is_skipped_and_the_next_append_starts_a_fresh_line(ledge
     assert [r["seq"] for r in after.records] == [0, 1, 3, 4]
     assert after.skipped_lines == [3]
     lines = ledger_path.read_bytes().split(b"\n")
-    assert lines[2] == b'{"type":"llm_call","seq":2,"stage":"dra'
+    assert lines[2] == b'{"type":"run","seq":2,"stage":"dra'
     assert json.loads(lines[3])["seq"] == 3
 
 
 def test_corrupt_and_foreign_lines_are_skipped_and_counted(ledger_path: Path) -> None:
     ledger_path.parent.mkdir(parents=True)
     ledger_path.write_bytes(
-        b'{"type":"run","seq":0}\n'
+        json.dumps(rec(0)).encode() + b"\n"
         b"not json\n"
         b"\n"
         b"[1, 2]\n"
         b'{"no_type": true}\n'
-        b"\xff\xfe\n"
-        b'{"type":"llm_call","seq":1}\n'
+        b"\xff\xfe\n" + json.dumps(rec(1)).encode() + b"\n"
     )
     report = RoiLedger(ledger_path).read()
     assert [r["seq"] for r in report.records] == [0, 1]
@@ -105,7 +113,7 @@ def test_corrupt_and_foreign_lines_are_skipped_and_counted(ledger_path: Path) ->
 
 
 # -- crash safety and concurrency, with real processes ----------------------------------------
-WRITER = """
+WRITER = "RUN = " + repr(RUN) + """
 import sys, random
 from newsroom.roi.ledger import RoiLedger
 path, tag, count, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -117,7 +125,7 @@ sys.stdin.readline()  # wait for "go", so that several writers start at once
 i = 0
 while count < 0 or i < count:
     n = rng.randint(lo, hi)
-    ledger.append({"type": "llm_call", "writer": tag, "seq": i, "n": n, "pad": tag[0] * n})
+    ledger.append({**RUN, "writer": tag, "seq": i, "n": n, "pad": tag[0] * n})
     i += 1
 """
 
@@ -163,7 +171,7 @@ def test_sigkilled_writers_never_leave_an_unreadable_ledger(ledger_path: Path) -
         if not raw.endswith(b"\n"):
             torn_tails.add(raw.count(b"\n") + 1)
 
-    RoiLedger(ledger_path).append({"type": "run", "writer": "after", "seq": 0})
+    RoiLedger(ledger_path).append({**RUN, "writer": "after", "seq": 0})
 
     lines = ledger_path.read_bytes().split(b"\n")
     assert lines[-1] == b""  # the file ends with a complete line
@@ -183,7 +191,7 @@ def test_sigkilled_writers_never_leave_an_unreadable_ledger(ledger_path: Path) -
         assert seqs == list(range(len(seqs))), "a complete record went missing"
     for r in report.records[:-1]:
         assert_intact(r)
-    assert report.records[-1] == {"type": "run", "writer": "after", "seq": 0}
+    assert report.records[-1] == {**RUN, "writer": "after", "seq": 0}
 
 
 def test_concurrent_writers_append_whole_records(ledger_path: Path) -> None:
@@ -209,3 +217,108 @@ def test_concurrent_writers_append_whole_records(ledger_path: Path) -> None:
 def test_ledger_file_mode_is_not_world_writable(ledger_path: Path) -> None:
     RoiLedger(ledger_path).append(rec(0))
     assert os.stat(ledger_path).st_mode & 0o002 == 0
+
+
+# -- a ledger that is not a regular file, and its mode (issue 10, items 3 and 13) --------------------
+def test_a_symlinked_ledger_is_refused_and_its_target_untouched(ledger_path: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    ledger_path.parent.mkdir(parents=True)
+    ledger_path.symlink_to(victim)
+    for attempt in (lambda: RoiLedger(ledger_path).append(rec(0)), lambda: RoiLedger(ledger_path).read()):
+        with pytest.raises(ConfigError) as caught:
+            attempt()
+        assert caught.value.exit_code == 2
+        assert str(caught.value).startswith(f"the ROI ledger {str(ledger_path)!r} is a symbolic link to "
+                                            f"{str(victim)!r}, which is not followed here; move it aside or "
+                                            "choose another --workspace")
+    assert victim.read_text() == "precious\n"
+    assert ledger_path.is_symlink()
+
+
+def test_a_symlinked_logs_directory_is_fine(workspace: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "shared-logs"
+    elsewhere.mkdir()
+    (workspace / "logs").symlink_to(elsewhere)
+    RoiLedger(workspace / "logs" / "execution_roi.jsonl").append(rec(0))
+    assert RoiLedger(elsewhere / "execution_roi.jsonl").read().records == [rec(0)]
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("kind", ["directory", "FIFO (named pipe)"])
+def test_a_ledger_that_is_a_directory_or_fifo_is_a_clear_error(ledger_path: Path, kind: str) -> None:
+    ledger_path.parent.mkdir(parents=True)
+    if kind == "directory":
+        ledger_path.mkdir()
+    else:
+        os.mkfifo(ledger_path)
+    for attempt in (lambda: RoiLedger(ledger_path).read(), lambda: RoiLedger(ledger_path).append(rec(0))):
+        with pytest.raises(ConfigError, match=rf"^the ROI ledger '.*execution_roi\.jsonl' is a {re.escape(kind)}"):
+            attempt()
+
+
+def test_the_ledger_is_created_private(ledger_path: Path) -> None:
+    RoiLedger(ledger_path).append(rec(0))
+    assert stat.S_IMODE(os.stat(ledger_path).st_mode) == 0o600
+
+
+# -- valid JSON that is not a record (issue 10, item 10) ------------------------------------------------
+CALL = {"type": "llm_call", "v": 1, "ts": "2026-01-02T03:04:05.678Z", "operation": "chat", "execution_id": "e1",
+        "stage": "draft", "agent": "writer", "provider": "scripted", "model": "scripted",
+        "response_model": "scripted", "input_tokens": 100, "cached_input_tokens": 0, "output_tokens": 10,
+        "duration_ms": 12.5, "cost_usd": 0.001, "status": "ok", "attempt": 1}
+
+
+def _with(**fields: object) -> bytes:
+    return json.dumps({**CALL, **fields}).encode()
+
+
+BAD_LINES = {
+    "tokens as text": _with(input_tokens="abc"),
+    "cost as text": _with(cost_usd="free"),
+    "a list": b"[1, 2, 3]",
+    "NaN": _with().replace(b'"duration_ms": 12.5', b'"duration_ms": NaN'),
+    "Infinity": _with().replace(b'"cost_usd": 0.001', b'"cost_usd": -Infinity'),
+    "1e400": _with().replace(b'"cost_usd": 0.001', b'"cost_usd": 1e400'),
+    "a 400-digit count": _with().replace(b'"input_tokens": 100', b'"input_tokens": 1' + b"0" * 400),
+    "a negative count": _with(output_tokens=-5),
+    "a fractional count": _with(output_tokens=2.5),
+    "a bool count": _with(output_tokens=True),
+    "a missing field": json.dumps({k: v for k, v in CALL.items() if k != "cost_usd"}).encode(),
+    "an unknown field": _with(cost="1"),
+    "an unknown type": _with(type="llm_cal"),
+    "a list as stage": _with(stage=["draft"]),
+    "an error without its message": _with(status="error"),
+    "a bad timestamp": _with(ts="yesterday"),
+    "a run with text sums": json.dumps({**RUN, "llm_calls": "many"}).encode(),
+    "a run with a bad stage total": json.dumps({**RUN, "by_stage": {"draft": {"llm_calls": 1}}}).encode(),
+    "deep nesting": b"[" * 100_000 + b"]" * 100_000,
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_LINES), ids=list(BAD_LINES))
+def test_a_record_of_the_wrong_shape_is_skipped_and_counted(ledger_path: Path, bad: str) -> None:
+    ledger_path.parent.mkdir(parents=True)
+    ledger_path.write_bytes(json.dumps(CALL).encode() + b"\n" + BAD_LINES[bad] + b"\n" + json.dumps(rec(1)).encode()
+                            + b"\n")
+    report = RoiLedger(ledger_path).read()
+    assert report.records == [CALL, rec(1)]
+    assert report.skipped_lines == [2]
+
+
+def test_an_oversized_line_is_skipped_without_holding_it(ledger_path: Path) -> None:
+    import tracemalloc
+
+    ledger_path.parent.mkdir(parents=True)
+    with ledger_path.open("wb") as fh:
+        fh.write(json.dumps(CALL).encode() + b"\n")
+        fh.write(b'{"type":"run","pad":"' + b"x" * 20_000_000 + b'"}\n')
+        fh.write(json.dumps(rec(1)).encode() + b"\n")
+    tracemalloc.start()
+    try:
+        report = RoiLedger(ledger_path).read()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.records == [CALL, rec(1)] and report.skipped_lines == [2]
+    assert peak < 5_000_000

@@ -74,32 +74,3 @@ def test_topics_cannot_write_outside_out(flow_workspace: Path, topic: str) -> No
                               model=ScriptedModel(default=script([CLEAN_SECTIONS])))
     for path in (result.article_path, result.review_path):
         assert Path(path).resolve().parent == out.resolve()
-
-
-def test_a_full_disk_ends_the_run_as_failed_with_no_half_file(flow_workspace: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    import errno
-    import os
-
-    from newsroom import api, outputs
-    from newsroom.api import generate_article
-    from newsroom.llm.scripted import ScriptedModel
-    from newsroom.roi.ledger import RoiLedger
-
-    from .conftest import CLEAN_SECTIONS, script, scripted_settings
-
-    def full_disk(path: Path, text: str) -> None:
-        if path.parent.name == "out":  # the article and the review, not the checkpoints
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        outputs.write_atomic(path, text)
-
-    monkeypatch.setattr(api, "write_atomic", full_disk)
-    monkeypatch.setattr(api, "write_json_atomic", lambda path, data: full_disk(path, str(data)))
-    out = flow_workspace / "out"
-    result = generate_article("battery recycling", settings=scripted_settings(flow_workspace), out_dir=out,
-                              model=ScriptedModel(default=script([CLEAN_SECTIONS])))
-    assert result.status == "failed" and "No space left on device" in result.reason
-    assert result.article_path is None and result.review_path is None
-    assert not [p for p in out.iterdir() if p.suffix in (".md", ".tmp")] if out.exists() else True
-    runs = [r for r in RoiLedger(flow_workspace / "logs" / "execution_roi.jsonl").read().records if r["type"] == "run"]
-    assert runs[-1]["status"] == "failed" and "No space left" in runs[-1]["reason"]

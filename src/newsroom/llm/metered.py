@@ -87,7 +87,7 @@ class Metered:
         self.prices = prices or PriceBook()
         self.budget = budget or Budget()
         self.max_retries = max_retries
-        self._secrets = secrets
+        self._secrets = tuple(s for s in secrets if s and len(s) >= 4)  # what redact() can find
         self._sleep = sleep
         self._wait = wait_exponential_jitter(multiplier=backoff[0], max=backoff[1])
         self.limiter = limiter
@@ -149,6 +149,26 @@ class Metered:
             record["error"] = redact(str(error), self._secrets)[:500]
         self.ledger.append(record)
 
+    def _redacted(self, completion: Completion) -> Completion:
+        """The completion with every configured key removed from what the model supplied.
+
+        A hostile or compromised provider can echo the key into the reply, the model name or the
+        response id; all of them flow on into the article, the checkpoint and the ledger. When a
+        key is found, ``raw`` (the SDK's response, which still holds it) is dropped.
+        """
+        if not self._secrets:
+            return completion
+        supplied = (completion.text, completion.model, completion.response_id, completion.finish_reason)
+        if not any(value and secret in value for value in supplied for secret in self._secrets):
+            return completion
+
+        def scrub(value: str | None) -> str | None:
+            return None if value is None else redact(value, self._secrets, patterns=False)
+
+        return Completion(text=scrub(completion.text) or "", usage=completion.usage,
+                          model=scrub(completion.model) or "", finish_reason=scrub(completion.finish_reason),
+                          response_id=scrub(completion.response_id))
+
     def _backoff_s(self, failed_attempts: int) -> float:
         """Exponential back-off with jitter (tenacity's strategy) after ``failed_attempts`` failures."""
         state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
@@ -177,6 +197,7 @@ class Metered:
         except Exception as exc:
             raise self._fail(exc, stage=stage, agent=agent, attempt=attempt, started=started,
                              request=request) from exc
+        completion = self._redacted(completion)
         self._record(stage=stage, agent=agent, attempt=attempt, seconds=time.perf_counter() - started,
                      request=request, completion=completion)
         return completion
@@ -190,6 +211,7 @@ class Metered:
         except Exception as exc:
             raise self._fail(exc, stage=stage, agent=agent, attempt=attempt, started=started,
                              request=request) from exc
+        completion = self._redacted(completion)
         self._record(stage=stage, agent=agent, attempt=attempt, seconds=time.perf_counter() - started,
                      request=request, completion=completion)
         return completion

@@ -27,11 +27,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest, write_to_textfile
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from newsroom.errors import ConfigError
+from newsroom.safeio import write_atomic
 
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 _CALL_LABELS = ["stage", "model", "provider"]
@@ -133,13 +134,13 @@ def render(records: Iterable[dict[str, Any]], *, skipped_lines: int = 0) -> str:
 
 
 def write_prometheus(path: Path | str, records: Iterable[dict[str, Any]], *, skipped_lines: int = 0) -> None:
-    """Write the metrics to ``path`` atomically (``write_to_textfile``: a temp file, then rename)."""
+    """Write the metrics to ``path`` atomically, mode 0600 (``safeio.write_atomic``: a temp file, then rename).
+
+    A path that is a symlink, device, FIFO or directory is a ``ConfigError``; so is a failed write.
+    """
     path = Path(path)
     try:
-        if path.is_dir():
-            raise IsADirectoryError(21, "Is a directory")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_to_textfile(str(path), registry(records, skipped_lines=skipped_lines))
+        write_atomic(path, render(records, skipped_lines=skipped_lines), option="--prometheus")
     except OSError as exc:
         raise ConfigError(f"cannot write the metrics to {str(path)!r}: {_why(path, exc)}; "
                           "give --prometheus a writable file path") from None

@@ -39,11 +39,18 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Remove API keys from text bound for the ledger, logs or error messages."""
+def redact(text: str, secrets: tuple[str, ...] = (), *, patterns: bool = True) -> str:
+    """Remove API keys from text bound for the ledger, logs or error messages.
+
+    ``secrets`` are the configured keys, removed wherever they appear. ``patterns=True`` also
+    removes anything shaped like a key (``sk-...``, ``api_key=...``, ``Bearer ...``): right for
+    error messages, wrong for prose, where "bearer bonds" is not a credential.
+    """
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[REDACTED]")
+    if not patterns:
+        return text
     text = _SECRET_PATTERNS[0].sub("[REDACTED]", text)
     return _SECRET_PATTERNS[1].sub(r"\1\2[REDACTED]", text)
 

@@ -13,10 +13,8 @@ by the number of published articles.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import math
-import os
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -26,6 +24,7 @@ from typing import Any
 
 from newsroom.errors import ConfigError
 from newsroom.roi.summary import runs_by_time, summarize
+from newsroom.safeio import write_atomic
 
 DEFAULT_HOURLY_USD = 60.0
 DEFAULT_MINUTES = 180.0
@@ -99,16 +98,14 @@ def report_data(records: Sequence[dict[str, Any]], baseline: Baseline,
 
 
 def write_html(path: Path | str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (a temp file in the same directory, then rename)."""
+    """Write the page to ``path`` atomically, mode 0600 (``safeio.write_atomic``).
+
+    A path that is a symlink, device, FIFO or directory is a ``ConfigError``; so is a failed write.
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, text, option="--html")
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise ConfigError(f"cannot write the report to {str(path)!r}: {_why(path, exc)}; "
                           "give --html a writable file path") from None
 

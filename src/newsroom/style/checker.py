@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from newsroom.errors import ConfigError
+from newsroom.safeio import read_text_file
 from newsroom.style.hits import CheckContext, Hit
 from newsroom.style.markdown import Document, parse
 from newsroom.style.pack import Pack, Rule, default_pack
@@ -221,31 +222,14 @@ def check_text(text: str, *, fragment: bool = False, pack: Pack | None = None,
 
 
 def read_article(path: Path | str) -> str:
-    """Read a Markdown file for checking; every unusable file is a ``ConfigError`` with one clear line."""
-    p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"{str(p)!r} does not exist; check the path")
-    if p.is_dir():
-        raise ConfigError(f"{str(p)!r} is a directory; pass a Markdown file")
-    if not p.is_file():
-        raise ConfigError(f"{str(p)!r} is not a regular file; pass a Markdown file")
-    size = p.stat().st_size
-    if size > MAX_BYTES:
-        raise ConfigError(f"{str(p)!r} is {size / 1_000_000:.1f} MB; the checker reads files up to "
-                          f"{MAX_BYTES // 1_000_000} MB (an article is a few KB): is it the right file?")
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {str(p)!r}: {exc.strerror or exc}") from None
-    if b"\x00" in data:
-        raise ConfigError(f"{str(p)!r} is a binary file (it contains NUL bytes); pass a Markdown text file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{str(p)!r} is not UTF-8 text (undecodable byte at offset {exc.start}); "
-                          "save it as UTF-8") from None
+    """Read a Markdown file for checking; every unusable file is a ``ConfigError`` with one clear line.
+
+    ``safeio.read_text_file`` refuses FIFOs, devices and directories before opening them and never
+    reads more than ``MAX_BYTES`` + 1 bytes.
+    """
+    text = read_text_file(path, limit=MAX_BYTES, hint="pass a Markdown file")
     if not text.strip():
-        raise ConfigError(f"{str(p)!r} is empty; there is nothing to check")
+        raise ConfigError(f"{str(path)!r} is empty; there is nothing to check")
     return text
 
 

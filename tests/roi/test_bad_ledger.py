@@ -1,0 +1,74 @@
+"""Every ``roi`` command over a hostile ledger, through the real entry point (exit codes as a user sees them)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.roi.test_ledger import BAD_LINES
+from tests.roi.test_report import build_ledger
+from tests.test_cli import run
+
+COMMANDS = {
+    "summary": ["roi", "summary", "--json"],
+    "calls": ["roi", "calls", "--json"],
+    "report": ["roi", "report", "--html", "out/roi.html", "--json"],
+    "export": ["roi", "export", "--prometheus", "out/roi.prom", "--json"],
+}
+
+
+def _numbers(command: str, out: str) -> Any:
+    """What each command reports, to compare a clean ledger with a poisoned one."""
+    data = json.loads(out)
+    if command == "summary":
+        return data["total"]
+    if command == "calls":
+        return [(c["execution_id"], c["stage"], c["attempt"], c["input_tokens"]) for c in data]
+    return {k: v for k, v in data.items() if k != "skipped_lines"}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_wrongly_typed_records_are_skipped_counted_and_never_crash(
+        workspace: Path, ledger_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    build_ledger(ledger_path)
+    code, clean, err = run(capsys, *COMMANDS[command])
+    assert code == 0 and err == ""
+    good = ledger_path.read_bytes().splitlines(keepends=True)
+    poisoned = [good[0], *(line + b"\n" for line in BAD_LINES.values()), *good[1:]]
+    ledger_path.write_bytes(b"".join(poisoned))
+
+    code, out, err = run(capsys, *COMMANDS[command])
+
+    assert code == 0, err
+    assert f"warning: skipped {len(BAD_LINES)} unreadable ledger line(s): [2, 3, 4, 5, 6]" in err
+    assert _numbers(command, out) == _numbers(command, clean)
+    if command in ("report", "export"):
+        assert json.loads(out)["skipped_lines"] == len(BAD_LINES)
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("kind", ["directory", "fifo", "symlink"])
+def test_a_ledger_that_is_not_a_regular_file_exits_2(workspace: Path, ledger_path: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str], command: str,
+                                                     kind: str) -> None:
+    ledger_path.parent.mkdir(parents=True)
+    if kind == "directory":
+        ledger_path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(ledger_path)
+    else:
+        build_ledger(tmp_path / "real.jsonl")
+        ledger_path.symlink_to(tmp_path / "real.jsonl")
+
+    code, out, err = run(capsys, *COMMANDS[command])
+
+    assert code == 2 and out == ""
+    what = {"directory": "a directory", "fifo": "a FIFO (named pipe)", "symlink": "a symbolic link"}[kind]
+    assert err.startswith(f"newsroom: error: the ROI ledger {str(ledger_path)!r} is {what}"), err
+    assert "move it aside or choose another --workspace" in err
+    assert not (workspace / "out").exists()
