@@ -40,7 +40,7 @@ def test_a_full_disk_mid_write_fails_the_run_and_leaves_no_half_file(workspace: 
 
     monkeypatch.setattr(safeio, "_write_all", disk_fills_in_out)
     settings = Settings.load(workspace=workspace, provider="scripted", flag_overrides={"style_memory": "off"})
-    ctx = api._context(settings, "exec-disk-full", ScriptedModel(), None, None)
+    ctx = api.build_context(settings, "exec-disk-full", ScriptedModel())
     state = ArticleState(id="exec-disk-full", execution_id="exec-disk-full", topic="tides", draft=ARTICLE,
                          status="published")
 

@@ -61,8 +61,12 @@ def validate_topic(topic: str) -> str:
     return cleaned
 
 
-def _context(settings: Settings, execution_id: str, model: ChatModel | None, progress: Progress | None,
-             flag_provider: Any, style_memory: Any = None) -> StageContext:
+def build_context(settings: Settings, execution_id: str, model: ChatModel | None = None,
+                  progress: Progress | None = None, flag_provider: Any = None,
+                  style_memory: Any = None) -> StageContext:
+    """Everything a run's stages need, built once: flags, the metered model, crews, flow, pack and
+    style memory. The caller closes ``ctx.style`` and finishes ``ctx.metered`` (``generate_article``
+    does; benchmarks and tests that drive one stage do it themselves)."""
     from newsroom.crews import load_crews, prompt_text
     from newsroom.style.access import StyleAccess, open_style
     from newsroom.style.embedder import text_similarity
@@ -213,7 +217,7 @@ def generate_article(topic: str | None = None, *, settings: Settings | None = No
     settings = settings or Settings.load()
     state, out, sources_arg = _start(topic, settings, sources, out_dir, execution_id, resume)
     started = time.perf_counter()
-    ctx = _context(settings, state.execution_id, model, progress, flag_provider, style_memory)
+    ctx = build_context(settings, state.execution_id, model, progress, flag_provider, style_memory)
     if resume is not None:
         ctx.metered.absorb(RoiLedger(settings.ledger_path).read().records)
         ctx.notes.append(f"resumed after: {', '.join(state.completed) or 'nothing'}")
@@ -278,7 +282,7 @@ def discover_topics(subject: str, *, n: int | None = None, settings: Settings | 
     subject = validate_topic(subject)
     settings = settings or Settings.load()
     execution_id = new_execution_id()
-    ctx = _context(settings, execution_id, model, None, None)
+    ctx = build_context(settings, execution_id, model)
     status = "ok"
     try:
         with _stdout_to_stderr():

@@ -10,8 +10,8 @@ import pytest
 
 from newsroom.config import Settings
 from newsroom.llm.base import ChatRequest
+from newsroom.stages.generate import REVISION_HEADER
 from newsroom.stages.models import BriefDraft, CandidateDraft, EditorReview, Vote
-from newsroom.stages.quality_gate import REVISION_HEADER
 
 CLEAN_SECTIONS = [
     "Shipments of used lithium-ion cells to British recycling plants rose by 38% last year, according to "
@@ -127,7 +127,6 @@ def script(sections: list[list[str]], reviews: list[int] | None = None) -> Calla
             return json.dumps({"ranking": [1, 2, 3], "rationale": "The strongest evidence and the clearest news peg."})
         if kind is BriefDraft:
             return json.dumps({
-                "thesis": "Recycling capacity, not demand, now limits how many spent batteries Britain can reuse.",
                 "title_ideas": ["Britain's battery recyclers cannot keep up."],
                 "sections": [{"heading": HEADINGS[0], "points": ["volumes", "bottlenecks"]},
                              {"heading": HEADINGS[1], "points": ["metal prices", "gate fees"]},

@@ -31,6 +31,9 @@ class DiscoverConfig(BaseModel):
     weights: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(
         ("timeliness", "evidence", "contrarian", "audience_fit", "style_fit"), 1.0))
     published_similarity: dict[str, float] = Field(default_factory=lambda: {"drop_at": 0.92, "flag_at": 0.8})
+    # One lens per call, so a small model's angles differ (it repeats itself when only told "a new one").
+    lenses: list[str] = Field(default_factory=lambda: ["what it costs and who pays", "who gains and who loses",
+                                                       "what the evidence shows so far"], min_length=1)
 
 
 class EditorialConfig(BaseModel):

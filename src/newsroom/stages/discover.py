@@ -36,7 +36,7 @@ def rank_candidates(drafts: list[CandidateDraft], weights: dict[str, float],
 
 def sources_note(sources: list[Source]) -> str:
     if not sources:
-        return "No sources were supplied; prefer angles whose evidence is public and checkable."
+        return ""
     return "Sources supplied: " + "; ".join(f"{s.title}: {s.text[:160]}" for s in sources[:5])
 
 
@@ -48,8 +48,9 @@ def discover(ctx: StageContext, topic: str, sources: list[Source], n: int | None
     drafts: list[CandidateDraft] = []
     for i in range(1, n + 1):  # one angle per call: a small model keeps a short answer well formed
         taken = "; ".join(d.hook for d in drafts) or "(none yet)"
+        lens = config.lenses[(i - 1) % len(config.lenses)]
         drafts.append(run_task(ctx.metered, ctx.crews["discover"], "propose", {
-            "topic": topic, "i": i, "n": n, "taken": taken, "sources_note": sources_note(sources)}))
+            "topic": topic, "i": i, "n": n, "taken": taken, "lens": lens, "sources_note": sources_note(sources)}))
     nearest = ctx.style.nearest_published if ctx.style else None
     return rank_candidates(drafts, config.weights, nearest,
                            config.published_similarity.get("drop_at", 0.92),

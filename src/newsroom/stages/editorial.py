@@ -37,7 +37,7 @@ def tally(ballots: list[Ballot], candidates: list[Candidate]) -> Decision:
 
 
 def describe_candidates(candidates: list[Candidate]) -> str:
-    return "\n".join(f"#{c.number}: {c.hook} Thesis: {c.thesis} (score {c.score})" for c in candidates)
+    return "\n".join(f"{c.number}. {c.hook} Argument: {c.thesis}" for c in candidates)
 
 
 def vote(ctx: StageContext, topic: str, candidates: list[Candidate], done: list[Ballot] | None = None,
@@ -83,14 +83,14 @@ def clip(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def to_brief(draft: BriefDraft, topic: str, sources: list[Source], max_sections: int) -> Brief:
+def to_brief(draft: BriefDraft, thesis: str, topic: str, sources: list[Source], max_sections: int) -> Brief:
     """The brief as the writer gets it. Without sources its key facts are dropped: a model's own
     "facts" are where invented figures come from."""
     fallback = topic.strip()[:1].upper() + topic.strip()[1:]
     title = next((clean_title(t, "") for t in draft.title_ideas if clean_title(t, "")), fallback)
     facts = draft.key_facts if sources else []
     return Brief(**{**draft.model_dump(), "sections": draft.sections[:max_sections], "key_facts": facts},
-                 title=title, description=clip(draft.thesis or topic, DESCRIPTION_MAX),
+                 thesis=thesis, title=title, description=clip(thesis or topic, DESCRIPTION_MAX),
                  sources=[s.id for s in sources])
 
 
@@ -107,7 +107,7 @@ def write_brief(ctx: StageContext, topic: str, winner: Candidate, sources: list[
     draft: BriefDraft = run_task(ctx.metered, ctx.crews["editorial"], "brief", {
         "topic": topic, "hook": winner.hook, "thesis": winner.thesis, "sources": format_sources(sources),
         "min_sections": config.min_sections, "max_sections": config.max_sections, "facts_instruction": facts})
-    return to_brief(draft, topic, sources, config.max_sections)
+    return to_brief(draft, winner.thesis, topic, sources, config.max_sections)
 
 
 def editorial(ctx: StageContext, topic: str, candidates: list[Candidate], sources: list[Source], *,

@@ -17,9 +17,12 @@ from newsroom.crews import AgentSpec, run_task_detail
 from newsroom.stages.context import StageContext
 from newsroom.stages.models import Brief, SectionPlan, Source
 from newsroom.stages.sections import References, clean_section, judge
+from newsroom.style.checker import check_text
+from newsroom.style.hits import CheckContext
 from newsroom.style.repetition import ends_mid_sentence, trim_to_sentence
 
 NO_FIGURES = "Use no figures: no numbers, percentages or sums of money."
+REVISION_HEADER = "This part was sent back. Write it again and change this:"
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,14 @@ def _rules(ctx: StageContext, text: str) -> str:
     return " ".join(h["text"].split(". ")[0].rstrip(".")[:160] + "." for h in hits)
 
 
+def house_problems(ctx: StageContext, text: str) -> list[str]:
+    """What the gate would block in this section on its own (critical and high text-level rules)."""
+    context = CheckContext(prompts=(*ctx.prompts, REVISION_HEADER))
+    result = check_text(text, fragment=True, pack=ctx.pack, context=context)
+    return [f"{v.message} ('{v.excerpt}'): {v.suggestion}" for v in result.violations
+            if v.severity in ("critical", "high")]
+
+
 def _seed(execution_id: str, index: int, revision: int, attempt: int) -> int:
     digest = hashlib.sha256(f"{execution_id}:{index}:{revision}:{attempt}".encode()).digest()
     return int.from_bytes(digest[:4], "big") % (2**31 - 1)
@@ -124,11 +135,14 @@ def write_section(ctx: StageContext, brief: Brief, index: int, *, earlier: list[
         body = clean_section(str(run.output), section.heading)
         finish = run.completion.finish_reason if run.completion else None
         problems = judge(body, words_asked=ask.words, finish_reason=finish, earlier=earlier, refs=refs,
-                         limits=config.degeneration, about=about, similarity=ctx.similarity)
+                         limits=config.degeneration, about=about, similarity=ctx.similarity,
+                         house=lambda text: house_problems(ctx, text), figures_allowed=bool(brief.key_facts))
         log.attempts.append({"words": len(body.split()), "finish_reason": finish, "problems": problems})
         drafts.append((body, problems))
         if not problems:
             break
+        # The next attempt is told what was wrong with this one (and drawn with another seed).
+        values["revision_notes"] = "\n".join([notes, REVISION_HEADER, *(f"- {p}" for p in problems[:4])]).strip()
     # The draft with the fewest problems (the earliest among equals) is kept.
     log.accepted = min(range(len(drafts)), key=lambda i: len(drafts[i][1]))
     body, problems = drafts[log.accepted]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from newsroom.stages.context import Degeneration
+from newsroom.style.checks import statistics
 from newsroom.style.repetition import (
     copied_runs,
     distinct_ratio,
@@ -26,6 +27,9 @@ from newsroom.style.repetition import (
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.MULTILINE)
 _LABEL = re.compile(r"^\s*(?:final answer|answer|section|paragraph \d+|here is [^:\n]{0,60})\s*:\s*",
                     re.IGNORECASE)
+# A paragraph opening with a field label the model copied from its prompt: "**Thesis:** ...".
+_FIELD_LABEL = re.compile(r"^(?:\*\*|__)?(?:thesis|argument|point|points|heading|title|hook|angle|topic|"
+                          r"introduction|conclusion|summary)\s*:(?:\*\*|__)?\s*", re.IGNORECASE)
 _LIST_MARKER = re.compile(r"^\s{0,3}(?:[-*+•]|\d{1,2}[.)])\s+")
 _EMPHASIS = re.compile(r"^(\*\*|__)(.+?)\1\s*$")
 
@@ -68,14 +72,25 @@ def clean_section(text: str, heading: str) -> str:
             kept.extend(["", _LIST_MARKER.sub("", bare), ""])
             continue
         kept.append(line)
-    paragraphs = [re.sub(r"\s+", " ", p).strip() for p in re.split(r"\n\s*\n", "\n".join(kept))]
-    return "\n\n".join(p for p in paragraphs if p)
+    paragraphs = [_FIELD_LABEL.sub("", re.sub(r"\s+", " ", p).strip()) for p in re.split(r"\n\s*\n", "\n".join(kept))]
+    return "\n\n".join(p for p in paragraphs if p and not _is_emphasis_only(p))
+
+
+def _is_emphasis_only(paragraph: str) -> bool:
+    """A paragraph that is one bold line: a model's pull-quote or restated point, not prose."""
+    return bool(_EMPHASIS.match(paragraph))
 
 
 def judge(text: str, *, words_asked: int, finish_reason: str | None, earlier: Sequence[str],
           refs: References, limits: Degeneration, about: str = "",
-          similarity: Callable[[str, str], float] | None = None) -> list[str]:
-    """The problems that disqualify a drafted section (empty: it may join the article)."""
+          similarity: Callable[[str, str], float] | None = None,
+          house: Callable[[str], list[str]] | None = None, figures_allowed: bool = True) -> list[str]:
+    """The problems that disqualify a drafted section (empty: it may join the article).
+
+    ``house`` returns the house-style problems the gate would block on (the writer checks its own
+    work before the gate does); ``figures_allowed=False`` (no sources, no facts) makes any figure a
+    problem, since the model can only have invented it.
+    """
     problems = []
     tokens = words(text)
     if finish_reason == "length":
@@ -97,6 +112,12 @@ def judge(text: str, *, words_asked: int, finish_reason: str | None, earlier: Se
     copied = copied_runs(text, refs.exemplar_grams, limits.copy_words)
     if copied:
         problems.append(f"copies {len(copied[0].split())} words of a style exemplar")
+    if not figures_allowed:
+        invented = statistics(text)
+        if invented:
+            problems.append(f"uses figures it was not given: {', '.join(repr(f) for f in invented[:3])}")
+    if house is not None:
+        problems.extend(house(text))
     if similarity is not None and about and len(tokens) >= 40:
         score = similarity(about, text)
         if score < limits.min_topic_similarity:
