@@ -80,8 +80,9 @@ def main() -> int:
     text = table(rows, threshold)
     print(text)
     if args.out:
-        Path(args.out).write_text(f"# The editor on clean and failed drafts\n\nCommand: `.venv/bin/python bench/editor.py "
-                                  f"--out {args.out}` on {time.strftime('%Y-%m-%d')}.\n\n{text}", encoding="utf-8")
+        header = (f"# The editor on clean and failed drafts\n\nCommand: `.venv/bin/python bench/editor.py "
+                  f"--out {args.out}` on {time.strftime('%Y-%m-%d')}.\n\n")
+        Path(args.out).write_text(header + text, encoding="utf-8")
     return 0
 
 
