@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from newsroom.errors import ProviderError
+from newsroom.usage import Usage  # re-exported: providers and callers import Usage from here
 
 Role = Literal["system", "user", "assistant"]
 
@@ -38,26 +39,6 @@ class ChatRequest:
 
     def prompt_chars(self) -> int:
         return sum(len(m.content) for m in self.messages)
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Provider-reported token usage. ``input_tokens`` counts every prompt token, cached included."""
-
-    input_tokens: int = 0
-    cached_input_tokens: int = 0
-    output_tokens: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.input_tokens + other.input_tokens,
-            self.cached_input_tokens + other.cached_input_tokens,
-            self.output_tokens + other.output_tokens,
-        )
 
 
 @dataclass(frozen=True, slots=True)
