@@ -82,5 +82,18 @@ def map_sdk_error(exc: Exception, provider: str, sdk: Any) -> ProviderError:
         status = exc.status_code
         hint = "; check the API key" if status in (401, 403) else ""
         retryable = status == 429 or status >= 500
-        return ProviderError(f"{provider} answered HTTP {status} ({name}){hint}", retryable=retryable)
+        return ProviderError(f"{provider} answered HTTP {status} ({name}{_server_says(exc)}){hint}",
+                             retryable=retryable)
     return ProviderError(f"{provider} call failed: {name}: {exc}")
+
+
+def _server_says(exc: Any) -> str:
+    """The server's own reason from an error reply's body (``error.message`` in both APIs), so a
+    user sees "model 'x' not found" rather than a bare status. It is server-supplied text: the
+    metered wrapper redacts keys from it like from every error message."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        body = inner.get("message", inner) if isinstance(inner, dict) else inner
+    text = " ".join(str(body).split()) if body not in (None, "") else ""
+    return f": {text[:300]}" if text else ""
