@@ -82,7 +82,7 @@ def map_sdk_error(exc: Exception, provider: str, sdk: Any) -> ProviderError:
         status = exc.status_code
         hint = "; check the API key" if status in (401, 403) else ""
         retryable = status == 429 or status >= 500
-        return ProviderError(f"{provider} answered HTTP {status} ({name}{_server_says(exc)}){hint}",
+        return ProviderError(f"{provider} answered HTTP {status} ({name}){_server_says(exc)}{hint}",
                              retryable=retryable)
     return ProviderError(f"{provider} call failed: {name}: {exc}")
 
@@ -96,4 +96,4 @@ def _server_says(exc: Any) -> str:
         inner = body.get("error", body)
         body = inner.get("message", inner) if isinstance(inner, dict) else inner
     text = " ".join(str(body).split()) if body not in (None, "") else ""
-    return f": {text[:300]}" if text else ""
+    return f", saying {text[:300]!r}" if text else ""
