@@ -25,7 +25,8 @@ def test_a_pattern_without_repetition_has_no_probes() -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("regex", [r"(a|aa)+$", r"(\w+\s?)+$", r"^(a+)+$", r"(x+x+)+y", r"(?:a*)*b"])
+@pytest.mark.parametrize("regex", [r"(a|aa)+$", r"(\w+\s?)+$", r"^(a+)+$", r"(x+x+)+y", r"(?:a*)*b",
+                                   r"(?:a|b|ab)*c", r"((ab)*)+c", r"(.*,){12}X", r"\bfoo(a+)+$"])
 def test_catastrophic_patterns_are_found_quickly(regex: str) -> None:
     slow = find_slow(re.compile(regex), ["fine", regex], 0)
     assert slow is not None and slow.index == 1
@@ -33,7 +34,7 @@ def test_catastrophic_patterns_are_found_quickly(regex: str) -> None:
 
 
 @pytest.mark.parametrize("regex", [r"\b\w+ly\b", r"\s+$", r"(?:[A-Z]\w*)(?:\s+[A-Z]\w*)*\s+experts\b",
-                                   r"\d{1,3}(?:,\d{3})+", r"\[[^\]]*\]"])
+                                   r"\d{1,3}(?:,\d{3})+", r"\[[^\]]*\]", r"(\w+,\s*)+\.$", r"\b(\w+\s+)*said\b"])
 def test_linear_patterns_pass(regex: str) -> None:
     assert find_slow(re.compile(regex), [regex], 0) is None
 

@@ -14,6 +14,7 @@ real case, not every conceivable slow pattern.
 
 from __future__ import annotations
 
+import heapq
 import importlib
 import re
 import time
@@ -26,7 +27,8 @@ from typing import Any
 _parser: Any = importlib.import_module("re._parser")
 
 BUDGET_S = 0.05  # one probe; a linear pattern needs well under a millisecond for the longest probe
-LENGTHS = (*range(8, 34, 2), 48, 64, 96, 128, 192, 256)  # probe lengths, in characters
+FIRST_LENGTH, FINE_UNTIL, WARM_UNTIL, MAX_LENGTH = 8, 32, 64, 256  # probe lengths, in characters
+WARM_S = BUDGET_S / 50  # a probe this slow is growing: below WARM_UNTIL, lengthen it 2 characters at a time
 MAX_REPEATS = 16  # repetitions pumped per pattern (in the order they appear)
 MAX_CHOICES = 3  # alternatives tried per alternation
 _REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
@@ -158,8 +160,21 @@ class Prober:
 
     def probes(self, length: int) -> list[str]:
         """One probe of about ``length`` characters per shape: prefix, pumped body, failing tail."""
-        return list(dict.fromkeys(prefix + once * max(1, length // len(once)) + tail
-                                  for prefix, once, tail in self.shapes))
+        return list(dict.fromkeys(_probe(shape, length) for shape in self.shapes))
+
+
+def _probe(shape: tuple[str, str, str], length: int) -> str:
+    prefix, once, tail = shape
+    return prefix + once * max(1, length // len(once)) + tail
+
+
+def _next_length(length: int, seconds: float) -> int:
+    """Short probes, and short probes that have started to take time, grow 2 characters at a
+    time, so an exponential pattern overshoots the budget by a small factor only; longer ones grow
+    by a quarter (a polynomial pattern then overshoots by about 2x, and the ladder stays short)."""
+    if length < FINE_UNTIL or (seconds >= WARM_S and length < WARM_UNTIL):
+        return length + 2
+    return length + max(2, length // 4)
 
 
 def _time(pattern: re.Pattern[str], text: str) -> float:
@@ -179,11 +194,17 @@ def find_slow(pattern: re.Pattern[str], sources: Sequence[str], flags: int, *, l
         probers = [(i, Prober(source, flags)) for i, source in enumerate(sources)]
     except (re.error, RecursionError, OverflowError):
         return None  # a pattern re cannot parse is reported by the compiler, not here
-    for length in LENGTHS:
-        for index, prober in probers:
-            for probe in prober.probes(length):
-                text = probe.lower() if lowered else probe
-                seconds = _time(pattern, text)
-                if seconds > budget_s:
-                    return SlowPattern(index, text, seconds)
+    # Every probe shape climbs its own ladder of lengths; the shortest pending probe runs first,
+    # so all shapes advance together and a slow one is found at the shortest length it shows at.
+    shapes = [(index, shape) for index, prober in probers for shape in prober.shapes]
+    pending = [(FIRST_LENGTH, k) for k in range(len(shapes))]
+    while pending:
+        length, k = heapq.heappop(pending)
+        index, shape = shapes[k]
+        text = _probe(shape, length).lower() if lowered else _probe(shape, length)
+        seconds = _time(pattern, text)
+        if seconds > budget_s:
+            return SlowPattern(index, text, seconds)
+        if (following := _next_length(length, seconds)) <= MAX_LENGTH:
+            heapq.heappush(pending, (following, k))
     return None

@@ -105,7 +105,7 @@ def _within_budget(pack: Pack, rule: Rule, field_name: str, pattern: re.Pattern[
     where = f"patterns.{slow.index}" if field_name == "patterns" else field_name
     raise ConfigError(
         f"{_source_file(pack, rule.id)}: rule {rule.id!r}, field {where!r}: the regular expression "
-        f"{sources[slow.index]!r} is too slow: {slow.seconds:.2f} s on a {len(slow.probe)}-character line "
+        f"{sources[slow.index]!r} is too slow: {slow.seconds:.3f} s on a {len(slow.probe)}-character line "
         f"{slow.probe[:24]!r}... (budget {BUDGET_S} s). It backtracks catastrophically, as nested or "
         "overlapping repetition like '(a|aa)+' does; rewrite it so that text can match it only one way, "
         "or remove the rule")
