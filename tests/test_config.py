@@ -186,3 +186,35 @@ def test_call_timeout_defaults_by_provider(workspace: Path) -> None:
     assert Settings.load().call_timeout_s == 600.0
     assert Settings.load(provider="openai").call_timeout_s == 120.0
     assert Settings.load(provider="openai", timeout_s=5).call_timeout_s == 5
+
+
+@pytest.mark.parametrize("toml", [
+    "tool = 5\n",
+    'tool = "newsroom"\n',
+    "tool = [1, 2]\n",
+    "[tool]\nnewsroom = 5\n",
+    'tool = {newsroom = ["provider"]}\n',
+    "flags = 5\n",
+    "flags = [1, 2]\n",
+    "prices = 5\n",
+    "prices = {m = 5}\n",
+    "[tool.newsroom]\nflags = 5\n",
+    '[tool.newsroom]\nprices = {m = "free"}\n',
+])
+def test_a_wrong_shape_is_a_config_error_naming_the_file(workspace: Path, toml: str) -> None:
+    path = write_toml(workspace, toml)
+    with pytest.raises(ConfigError) as info:
+        Settings.load()
+    assert str(path) in str(info.value)
+
+
+def test_a_non_table_tool_exits_2_with_a_message_that_says_what_to_do(workspace: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from newsroom.cli import main
+
+    path = write_toml(workspace, "tool = 5\n")
+    with pytest.raises(SystemExit) as info:
+        main(["flags", "list"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2, err
+    assert f"{path}: 'tool' must be a table such as [tool.newsroom], not 5" in err and "unexpected" not in err

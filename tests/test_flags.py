@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -241,3 +242,83 @@ def test_the_default_provider_reports_non_boolean_lookups_openfeature_style(work
     unknown = provider.resolve_boolean_details("nope", True)
     assert unknown.value is True
     assert unknown.reason == Reason.ERROR
+
+
+# -- concurrent runs ----------------------------------------------------------------------------
+THREADS, EVALUATIONS = 8, 2000
+
+
+def _pattern(i: int) -> dict[str, bool]:
+    """Thread i's flag values: bits of 4i + 1, so every thread differs and every flag varies."""
+    return {name: bool((4 * i + 1) >> bit & 1) for bit, name in enumerate(FLAG_NAMES)}
+
+
+def _hammer(evaluate_for: Any) -> tuple[int, int]:
+    """Run ``evaluate_for(i, n)`` EVALUATIONS times in each of THREADS threads at once; count the
+    evaluations that returned another thread's values, and the evaluations done."""
+    barrier = threading.Barrier(THREADS)
+    crossings, done = [0] * THREADS, [0] * THREADS
+
+    def work(i: int) -> None:
+        expected = _pattern(i)
+        barrier.wait()
+        for n in range(EVALUATIONS):
+            got = {name: f.value for name, f in evaluate_for(i, n).items()}
+            crossings[i] += got != expected
+            done[i] += 1
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(crossings), sum(done)
+
+
+@pytest.mark.timeout(300)
+def test_threads_with_different_overrides_never_see_each_others_values(workspace: Path) -> None:
+    settings = [make_settings(workspace, cli=tuple(f"{k}={'on' if v else 'off'}" for k, v in _pattern(i).items()))
+                for i in range(THREADS)]
+    crossings, done = _hammer(lambda i, n: flags.evaluate(settings[i], f"run-{i}-{n}"))
+    assert (crossings, done) == (0, THREADS * EVALUATIONS)
+
+
+class Fixed(AllOff):
+    """An application provider with fixed values (and no bookkeeping: it is shared by threads)."""
+
+    def __init__(self, values: dict[str, bool]) -> None:
+        super().__init__()
+        self.values = values
+
+    def resolve_boolean_details(self, flag_key: str, default_value: bool,
+                                evaluation_context: EvaluationContext | None = None
+                                ) -> FlagResolutionDetails[bool]:
+        return FlagResolutionDetails(value=self.values[flag_key], reason=Reason.STATIC, variant="app")
+
+
+@pytest.mark.timeout(300)
+def test_application_providers_and_the_default_provider_never_cross(workspace: Path) -> None:
+    # Even threads bring their own provider object, odd threads use the settings: nobody swaps anything.
+    providers = {i: Fixed(_pattern(i)) for i in range(0, THREADS, 2)}
+    settings = {i: make_settings(workspace, cli=tuple(f"{k}={'on' if v else 'off'}" for k, v in _pattern(i).items()))
+                for i in range(1, THREADS, 2)}
+
+    def evaluate_for(i: int, n: int) -> dict[str, flags.EvaluatedFlag]:
+        if i in providers:
+            return flags.evaluate(Settings.load(), f"run-{i}-{n}", provider=providers[i])
+        return flags.evaluate(settings[i], f"run-{i}-{n}")
+
+    crossings, done = _hammer(evaluate_for)
+    assert (crossings, done) == (0, THREADS * EVALUATIONS)
+
+
+def test_evaluate_registers_its_provider_once_and_never_swaps_it(workspace: Path) -> None:
+    # Swapping the registered provider per run is what made concurrent runs share values.
+    flags.evaluate(make_settings(workspace, cli=("llm_review=off",)), "exec-1")
+    registered = api.get_client(flags.DOMAIN).provider
+    assert registered.get_metadata().name == "newsroom-settings"
+    custom = AllOff()
+    assert not flags.evaluate(Settings.load(), "exec-2", provider=custom)["llm_review"].value
+    assert flags.evaluate(make_settings(workspace, cli=("budget_guard=off",)), "exec-3")["llm_review"].value
+    assert api.get_client(flags.DOMAIN).provider is registered
+    assert custom.seen  # the application's provider answered, without taking over the newsroom domain

@@ -141,11 +141,7 @@ def _read_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove the file") from None
-    # The same table can live in a pyproject-style [tool.newsroom] section or at top level.
-    table = data.get("tool", {}).get("newsroom", data)
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.newsroom] must be a table")
-    table = {k: v for k, v in table.items() if k != "tool"}
+    table = _settings_table(data, path)
     known = set(Settings.model_fields) - {"workspace", "flag_overrides", "api_key"}
     unknown = sorted(set(table) - known)
     if unknown:
@@ -153,6 +149,19 @@ def _read_file(path: Path) -> dict[str, Any]:
             f"{path}: unknown setting {unknown[0]!r}; known settings: {', '.join(sorted(known))}"
         )
     return dict(table)
+
+
+def _settings_table(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The settings in a parsed file: a pyproject-style [tool.newsroom] table, or the top level."""
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: 'tool' must be a table such as [tool.newsroom], not {tool!r}; "
+                          "put the settings at the top level or under [tool.newsroom]")
+    table = tool.get("newsroom", data)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.newsroom] must be a table of settings, not {table!r}; "
+                          "write it as a [tool.newsroom] section")
+    return {k: v for k, v in table.items() if k != "tool"}
 
 
 _ENV_FIELDS = {

@@ -5,17 +5,23 @@ The default provider layers, lowest first: the flag's default, ``[flags]`` in th
 then ``--flag NAME=VALUE``. A value is ``on``/``off`` (or true/false/1/0) or a percentage such as
 ``"25%"``: a rollout keyed on the execution id, so one run sees one consistent value and the same
 id always gets the same answer. An application may plug in its own OpenFeature provider.
+
+Concurrent runs share no state: one ``NewsroomFlagProvider`` is registered (once) under the
+``newsroom`` domain and reads each run's layers from that run's evaluation context; an
+application's provider gets a domain of its own. Nothing swaps a registered provider per run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from openfeature import api
+from openfeature.client import OpenFeatureClient
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import FlagResolutionDetails, Reason
@@ -25,6 +31,8 @@ from newsroom.config import Settings
 from newsroom.errors import ConfigError
 
 DOMAIN = "newsroom"
+# The evaluation-context attribute that carries a run's layers to the registered provider.
+LAYERS_ATTRIBUTE = "newsroom.flag_layers"
 
 
 @dataclass(frozen=True)
@@ -99,21 +107,57 @@ def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
     return out
 
 
-class NewsroomFlagProvider(AbstractProvider):
-    """File < env < command line, as described in the module docstring."""
+Layers = dict[str, tuple[FlagValue, str]]
 
-    def __init__(self, settings: Settings, env: Mapping[str, str] | None = None) -> None:
-        env = os.environ if env is None else env
-        layers: dict[str, tuple[FlagValue, str]] = {}
-        for name, raw in settings.flags.items():
-            layers[name] = (parse_value(name, raw, "newsroom.toml [flags]"), "file")
-        for var, raw in env.items():
-            if var.startswith("NEWSROOM_FLAG_"):
-                name = var.removeprefix("NEWSROOM_FLAG_").lower()
-                layers[name] = (parse_value(name, raw, f"environment variable {var}"), "env")
-        for name, raw in settings.flag_overrides.items():
-            layers[name] = (parse_value(name, raw, "--flag"), "cli")
-        self._layers = layers
+
+def settings_layers(settings: Settings, env: Mapping[str, str] | None = None) -> Layers:
+    """Each flag that is set anywhere, with its winning value and layer (file < env < cli)."""
+    env = os.environ if env is None else env
+    layers: Layers = {}
+    for name, raw in settings.flags.items():
+        layers[name] = (parse_value(name, raw, "newsroom.toml [flags]"), "file")
+    for var, raw in env.items():
+        if var.startswith("NEWSROOM_FLAG_"):
+            name = var.removeprefix("NEWSROOM_FLAG_").lower()
+            layers[name] = (parse_value(name, raw, f"environment variable {var}"), "env")
+    for name, raw in settings.flag_overrides.items():
+        layers[name] = (parse_value(name, raw, "--flag"), "cli")
+    return layers
+
+
+def _as_attribute(layers: Layers) -> dict[str, dict[str, str | bool | float]]:
+    """Layers in the shape an OpenFeature evaluation context carries (plain values only)."""
+    out: dict[str, dict[str, str | bool | float]] = {}
+    for name, (value, source) in layers.items():
+        out[name] = {"source": source, **({"percent": value.percent} if value.percent is not None
+                                          else {"enabled": bool(value.enabled)})}
+    return out
+
+
+def _from_attribute(entry: object) -> tuple[FlagValue, str] | None:
+    if not isinstance(entry, Mapping):
+        return None
+    percent, enabled = entry.get("percent"), entry.get("enabled")
+    value = (FlagValue(percent=float(percent)) if isinstance(percent, int | float)
+             else FlagValue(enabled=enabled is True))
+    return value, str(entry.get("source", "context"))
+
+
+class NewsroomFlagProvider(AbstractProvider):
+    """File < env < command line, as described in the module docstring.
+
+    Built with ``settings``, it resolves those settings' layers. The instance that ``evaluate``
+    registers is built without: it resolves the layers each run puts in its evaluation context.
+    """
+
+    def __init__(self, settings: Settings | None = None, env: Mapping[str, str] | None = None) -> None:
+        self._layers = settings_layers(settings, env) if settings is not None else {}
+
+    def _layer(self, flag_key: str, context: EvaluationContext | None) -> tuple[FlagValue, str] | None:
+        carried = context.attributes.get(LAYERS_ATTRIBUTE) if context is not None else None
+        if isinstance(carried, Mapping):
+            return _from_attribute(carried.get(flag_key))
+        return self._layers.get(flag_key)
 
     def get_metadata(self) -> Metadata:
         return Metadata(name="newsroom-settings")
@@ -125,7 +169,7 @@ class NewsroomFlagProvider(AbstractProvider):
             return FlagResolutionDetails(value=default_value, reason=Reason.ERROR,
                                          error_code=ErrorCode.FLAG_NOT_FOUND,
                                          error_message=f"unknown flag {flag_key!r}")
-        layer = self._layers.get(flag_key)
+        layer = self._layer(flag_key, evaluation_context)
         if layer is None:
             return FlagResolutionDetails(value=FLAGS[flag_key].default, reason=Reason.DEFAULT,
                                          variant="default")
@@ -172,12 +216,44 @@ class EvaluatedFlag:
         return {"name": self.name, "value": self.value, "reason": self.reason, "source": self.source}
 
 
+# The provider registered under DOMAIN holds no run's data (each run's layers travel in its
+# evaluation context), so one immutable instance serves every run and thread.
+_SHARED_PROVIDER = NewsroomFlagProvider()
+_REGISTRATION = threading.Lock()
+
+
+def _client_for(provider: FeatureProvider, domain: str) -> OpenFeatureClient:
+    """A client for ``domain``, registering ``provider`` there first if it is not already.
+
+    Registering is rare (first use, or after an application cleared OpenFeature's providers):
+    re-registering a provider marks it not-ready until it is initialised again, so it is never
+    done while it is in place."""
+    client = api.get_client(domain)
+    with _REGISTRATION:
+        if client.provider is not provider:
+            try:
+                api.set_provider_and_wait(provider, domain=domain)
+            except Exception as exc:
+                name = provider.get_metadata().name
+                raise ConfigError(f"flag provider {name!r} failed to initialise ({exc}); "
+                                  "fix the provider passed as flag_provider") from exc
+    return client
+
+
 def evaluate(settings: Settings, execution_id: str | None = None,
              provider: FeatureProvider | None = None) -> dict[str, EvaluatedFlag]:
-    """Every flag as it stands for this execution, through an OpenFeature client."""
-    api.set_provider(provider or NewsroomFlagProvider(settings), domain=DOMAIN)
-    client = api.get_client(DOMAIN)
-    ctx = EvaluationContext(targeting_key=execution_id)
+    """Every flag as it stands for this execution, through an OpenFeature client.
+
+    Safe to call from many threads with different settings at once. An application's
+    ``provider`` is registered under a domain of its own the first time it is seen (and
+    initialised once); pass the same provider object for the application's lifetime."""
+    if provider is None:
+        layers = settings_layers(settings)
+        client = _client_for(_SHARED_PROVIDER, DOMAIN)
+        ctx = EvaluationContext(targeting_key=execution_id, attributes={LAYERS_ATTRIBUTE: _as_attribute(layers)})
+    else:
+        client = _client_for(provider, f"{DOMAIN}/app/{id(provider):x}")
+        ctx = EvaluationContext(targeting_key=execution_id)
     out: dict[str, EvaluatedFlag] = {}
     for name, spec in FLAGS.items():
         details = client.get_boolean_details(name, spec.default, ctx)

@@ -61,6 +61,21 @@ def test_rate_limits_and_server_errors_are_retryable(sdk: ModuleType, mapper: An
 
 
 @pytest.mark.parametrize(("sdk", "mapper"), SDKS, ids=SDK_IDS)
+@pytest.mark.parametrize("body", [
+    {"error": {"message": "model 'gpt-9' not found", "type": "invalid_request_error"}},  # openai's shape
+    {"type": "error", "error": {"type": "not_found_error", "message": "model 'gpt-9' not found"}},  # anthropic's
+    {"message": "model 'gpt-9' not found"},
+    "model 'gpt-9' not found",
+])
+def test_a_status_error_carries_the_servers_reason(sdk: ModuleType, mapper: Any, body: Any) -> None:
+    http = http_module(sdk)
+    request = http.Request("POST", "https://api.example.test/v1/chat")
+    exc = sdk.NotFoundError("Error code: 404", response=http.Response(404, request=request), body=body)
+    expected = f"{sdk.__name__} answered HTTP 404 (NotFoundError), saying " + '"model \'gpt-9\' not found"'
+    assert str(mapper(exc)) == expected
+
+
+@pytest.mark.parametrize(("sdk", "mapper"), SDKS, ids=SDK_IDS)
 @pytest.mark.parametrize(("name", "status", "mentions_key"), [
     ("BadRequestError", 400, False),
     ("AuthenticationError", 401, True),

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 
 from newsroom.config import Price as SettingsPrice
-from newsroom.llm.base import Usage
 from newsroom.roi.prices import Price, PriceBook, price_table
+from newsroom.usage import Usage
 
 
 def test_the_table_states_its_source_date_and_unit() -> None:

@@ -14,7 +14,7 @@ from newsroom.stages.generate import REVISION_HEADER
 from newsroom.stages.models import BriefDraft, CandidateDraft, EditorReview, Vote
 
 CLEAN_SECTIONS = [
-    "Shipments of used lithium-ion cells to British recycling plants rose by 38% last year, according to "
+    "Shipments of used lithium-ion cells to British recycling plants rose by more than a third last year, according to "
     "the Environment Agency's annual waste return. Most of that growth came from electric-car batteries "
     "reaching the end of their first life, a stream that barely existed five years ago. The agency expects "
     "the volume to double again before the end of the decade as the first large fleets of electric taxis "
@@ -24,7 +24,7 @@ CLEAN_SECTIONS = [
     "The largest operator in the Midlands told the agency that it now turns away one shipment in five "
     "because it cannot process the cells quickly enough to keep its storage yard within fire limits. "
     "Training takes time. The Institute of the Motor Industry, which certifies technicians who handle "
-    "high-voltage systems, says it registered about 4,000 new qualifications last year, well short of the "
+    "high-voltage systems, says it registered a few thousand new qualifications last year, well short of the "
     "number that employers told it they would need. Until that gap closes, capacity will grow more slowly "
     "than the pile of spent packs waiting outside the gates.",
     "The economics depend on metal prices. Recovered cobalt and nickel fetch far more than the lithium, "
@@ -99,13 +99,10 @@ CANDIDATES = [
 
 
 def editor_reply(request: ChatRequest, *, passed: bool) -> dict[str, object]:
-    """The editor's answers: each quotes the draft's first sentence, "yes" when ``passed``."""
-    draft = request.messages[-1].content.split("Draft:\n", 1)[-1]
-    body = draft.split("\n\n")[1] if "\n\n" in draft else draft
-    first = body.split(". ")[0] + "."
-    answer = {"quote": first, "answer": "yes" if passed else "no"}
+    """The editor's answers: each cites the draft's first sentence, "yes" when ``passed``."""
+    answer = {"sentence": 1, "answer": "yes" if passed else "no"}
     return {"on_topic": answer, "makes_argument": answer, "specific": answer, "new_points": answer,
-            "required_fixes": [] if passed else [{"quote": first, "problem": "vague", "fix": "be specific"}]}
+            "required_fixes": [] if passed else [{"sentence": 1, "problem": "vague", "fix": "be specific"}]}
 
 
 HEADINGS = ["A flood of spent packs", "Thin margins", "Rules arrive"]

@@ -27,8 +27,9 @@ def test_discover_topics_ranks_candidates_and_meters_the_call(flow_workspace: Pa
     records = RoiLedger(flow_workspace / "logs" / "execution_roi.jsonl").read().records
     assert [(r["type"], r.get("stage")) for r in records] == [("llm_call", "discover")] * 3 + [("run", None)]
     prompts = [c.request.messages[-1].content for c in model.calls]
-    assert "Angles already taken: (none yet)" in prompts[0]
-    assert "taken: Britain's battery recyclers are turning packs away; Cheaper batteries" in prompts[2]
+    # One lens per call, so the angles differ.
+    assert "from this side: what it costs and who pays" in prompts[0]
+    assert "from this side: what the evidence shows so far" in prompts[2]
 
 
 def test_sources_reach_the_brief_the_writer_and_the_references(flow_workspace: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from newsroom.stages.context import Degeneration
 from newsroom.stages.models import Answer, EditorReview, Fix, GateRound
-from newsroom.stages.quality_gate import plan_revision, quoted_in, verify
+from newsroom.stages.quality_gate import names, names_something, numbered, plan_revision, verify
 from newsroom.stages.sections import References, clean_section, judge
 
 from .conftest import CLEAN_SECTIONS
@@ -55,39 +55,73 @@ def test_clean_section_drops_headings_labels_and_list_markers() -> None:
 
 # -- the editor, checked against the draft -----------------------------------------------------------------
 DRAFT = "\n\n".join(CLEAN_SECTIONS)
-IN_DRAFT = CLEAN_SECTIONS[1].split(". ")[0] + "."
+_, SENTENCES = numbered(DRAFT)
+NAMED = next(i for i, (s, _) in enumerate(SENTENCES, start=1) if "Environment Agency" in s)
+UNNAMED = next(i for i, (s, _) in enumerate(SENTENCES, start=1) if s.startswith("Training takes time"))
 
 
-def _review(answer: str, quote: str, fixes: list[Fix] | None = None) -> EditorReview:
-    a = Answer(quote=quote, answer=answer)  # type: ignore[arg-type]
+def _review(answer: str, sentence: int, fixes: list[Fix] | None = None) -> EditorReview:
+    a = Answer(sentence=sentence, answer=answer)  # type: ignore[arg-type]
     return EditorReview(on_topic=a, makes_argument=a, specific=a, new_points=a, required_fixes=fixes or [])
 
 
-def test_yes_with_a_quote_from_the_draft_passes() -> None:
-    review = verify(_review("yes", IN_DRAFT), DRAFT)
-    assert review.score == 1.0 and all(c.quote_found and c.passed for c in review.checks)
+def test_the_draft_is_shown_with_numbered_sentences_in_its_paragraphs() -> None:
+    marked, sentences = numbered("One two three. Four five six.\n\nSeven eight nine.")
+    assert marked == "[1] One two three. [2] Four five six.\n\n[3] Seven eight nine."
+    assert sentences[2] == ("Seven eight nine.", "Seven eight nine.")
 
 
-def test_yes_with_an_invented_quote_fails() -> None:
-    review = verify(_review("yes", "The new light of tomorrow shines on every city in the world."), DRAFT)
-    assert review.score == 0.0 and not any(c.quote_found for c in review.checks)
+def test_yes_citing_a_supporting_sentence_passes_and_is_quoted() -> None:
+    review = verify(_review("yes", NAMED), DRAFT)
+    assert review.score == 1.0 and all(c.passed for c in review.checks)
+    assert review.checks[0].quote == SENTENCES[NAMED - 1][0]
 
 
-def test_no_fails_even_with_a_real_quote() -> None:
-    assert verify(_review("no", IN_DRAFT), DRAFT).score == 0.0
+def test_yes_citing_no_sentence_fails() -> None:
+    review = verify(_review("yes", 499), DRAFT)
+    assert review.score == 0.0 and all(c.evidence == "it cites no sentence of the draft" for c in review.checks)
 
 
-def test_a_nearly_exact_quote_counts_and_a_short_one_does_not() -> None:
-    nearly = IN_DRAFT.replace("The economics", "Economics")
-    assert quoted_in(nearly, DRAFT)
-    assert not quoted_in("metal prices", DRAFT)
+def test_no_fails_even_with_a_good_sentence() -> None:
+    assert verify(_review("no", NAMED), DRAFT).score == 0.0
 
 
-def test_fixes_that_quote_words_not_in_the_draft_are_dropped() -> None:
-    real = Fix(quote=IN_DRAFT, problem="vague", fix="name the metal")
-    invented = Fix(quote="Colour is spelt color in the draft.", problem="spelling", fix="colour")
-    review = verify(_review("yes", IN_DRAFT, [real, invented]), DRAFT)
-    assert review.required_fixes == [real] and review.dropped_fixes == [invented]
+def test_specific_needs_a_name_in_the_cited_sentence() -> None:
+    checks = {c.name: c for c in verify(_review("yes", UNNAMED), DRAFT).checks}
+    assert not checks["specific"].passed and "names no place" in str(checks["specific"].evidence)
+    assert checks["on_topic"].passed
+
+
+def test_names_are_capitalised_words_inside_sentences_or_openers_used_as_names_elsewhere() -> None:
+    known = names("Recyclers in Britain are busy. Britain's plants are full.")
+    assert known == {"Britain"}
+    assert names_something("Britain's plants are full.", known)
+    assert not names_something("Demand is not the problem.", known)
+    assert names_something("It opened in 2019.", known)
+
+
+def test_the_semantic_evidence_decides_topic_and_argument() -> None:
+    far = verify(_review("yes", NAMED), DRAFT, topic="sourdough", thesis="bake at home", semantic=lambda a, b: 0.1)
+    checks = {c.name: c for c in far.checks}
+    assert checks["on_topic"].evidence == "the draft is far from the topic"
+    assert checks["makes_argument"].evidence == "the draft is far from the argument"
+    assert checks["specific"].passed and far.score == 0.5
+
+
+def test_a_repeated_sentence_is_no_evidence_of_new_points() -> None:
+    draft = DRAFT + "\n\n" + SENTENCES[NAMED - 1][0]
+    checks = {c.name: c for c in verify(_review("yes", NAMED), draft).checks}
+    assert checks["new_points"].evidence == "the sentence itself is repeated in the draft"
+
+
+def test_fixes_citing_no_sentence_or_changing_nothing_are_dropped() -> None:
+    real = Fix(sentence=NAMED, problem="vague", fix="name the agency's report")
+    nowhere = Fix(sentence=0, problem="spelling", fix="colour")
+    no_change = Fix(sentence=UNNAMED, problem="fine", fix=SENTENCES[UNNAMED - 1][0])
+    review = verify(_review("yes", NAMED, [real, nowhere, no_change]), DRAFT)
+    assert [f.sentence for f in review.required_fixes] == [NAMED]
+    assert review.required_fixes[0].quote == SENTENCES[NAMED - 1][0]
+    assert review.dropped_fixes == [nowhere, no_change]
 
 
 def _round(violations: list[dict[str, object]], review: EditorReview | None = None) -> GateRound:
@@ -116,7 +150,8 @@ def test_revision_redoes_every_section_for_an_article_level_fault() -> None:
     assert todo == [0, 1, 2] and all("structure.word-count here" in n for n in notes.values())
 
 
-def test_revision_follows_the_editors_quote() -> None:
-    fix = Fix(quote=IN_DRAFT, problem="vague", fix="name the metal")
-    todo, notes = plan_revision(_round([], _review("yes", IN_DRAFT, [fix])), MARKDOWN, CLEAN_SECTIONS)
-    assert todo == [1] and f"'{IN_DRAFT}': vague. name the metal" in notes[1]
+def test_revision_follows_the_sentence_the_editor_cited() -> None:
+    second = next(i for i, (s, _) in enumerate(SENTENCES, start=1) if s.startswith("The economics"))
+    fix = Fix(sentence=second, problem="vague", fix="name the metal")
+    todo, notes = plan_revision(_round([], _review("yes", second, [fix])), MARKDOWN, CLEAN_SECTIONS)
+    assert todo == [1] and f"'{SENTENCES[second - 1][0]}': vague. name the metal" in notes[1]

@@ -73,9 +73,10 @@ def test_clip_respects_the_limit_at_a_word_boundary() -> None:
 
 
 def test_brief_caps_sections_and_description() -> None:
-    draft = BriefDraft(thesis="word " * 40, title_ideas=["A title."],
+    draft = BriefDraft(title_ideas=["A title."],
                        sections=[SectionPlan(heading=f"S{i}", points=["p"]) for i in range(5)], key_facts=[])
-    brief = to_brief(draft, "topic", [Source(id="S1", title="n", path="n.md", text="x")], max_sections=4)
+    brief = to_brief(draft, "word " * 40, "topic", [Source(id="S1", title="n", path="n.md", text="x")],
+                     max_sections=4)
     assert len(brief.sections) == 4 and len(brief.description) <= 160 and brief.title == "A title"
     assert brief.sources == ["S1"]
 
@@ -86,9 +87,9 @@ def test_clean_section_strips_headings_labels_and_echoes() -> None:
 
 
 def test_assemble_builds_front_matter_sections_and_references() -> None:
-    draft = BriefDraft(thesis="A thesis.", title_ideas=["T"], sections=[
+    draft = BriefDraft(title_ideas=["T"], sections=[
         SectionPlan(heading="One", points=["p"]), SectionPlan(heading="Two.", points=["p"])])
-    brief = to_brief(draft, "battery recycling", [], 4)
+    brief = to_brief(draft, "A thesis.", "battery recycling", [], 4)
     sources = [Source(id="S1", title="Agency notes", path="notes.md", text="x")]
     text = assemble(brief, ["Body one.", "Body two."], sources, "2026-01-02", "battery recycling")
     assert text.startswith('---\nlayout: post\ntitle: "T"\ndate: 2026-01-02\n')

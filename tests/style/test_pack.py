@@ -206,3 +206,63 @@ def test_a_user_pack_replaces_the_default(tmp_path: Path) -> None:
 @pytest.mark.parametrize("category", TEXT_CATEGORIES)
 def test_every_text_category_has_a_fragment_rule(category: str) -> None:
     assert any(r.fragment for r in default_pack().rules if r.category == category)
+
+
+# -- regular expressions that backtrack catastrophically ------------------------------------------
+SLOW_REGEXES = [r"(a|aa)+$", r"(\w+\s?)+$", r"^(a+)+$", r"(x+x+)+y", r"\bcost(s|ss)*:"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("regex", SLOW_REGEXES)
+def test_a_catastrophic_regex_is_refused_naming_file_rule_and_pattern(tmp_path: Path, regex: str) -> None:
+    root = _write_pack(tmp_path, [_rule(id="cliche.slow", regex=True, patterns=["fine", regex])], name="mine.yaml")
+    with pytest.raises(ConfigError) as err:
+        compile_pack(load_pack(root))
+    message = str(err.value)
+    assert "mine.yaml" in message and "'cliche.slow'" in message and "'patterns.1'" in message, message
+    assert repr(regex) in message and "too slow" in message and "rewrite it" in message
+
+
+@pytest.mark.timeout(60)
+def test_a_catastrophic_exception_regex_is_refused(tmp_path: Path) -> None:
+    root = _write_pack(tmp_path, [_rule(exceptions=["ok", "re:(a|aa)+$"])])
+    with pytest.raises(ConfigError, match=r"bad\.yaml.*'cliche\.test'.*'exceptions\.1'.*too slow"):
+        compile_pack(load_pack(root))
+
+
+@pytest.mark.timeout(60)
+def test_ordinary_user_regexes_load(tmp_path: Path) -> None:
+    regexes = [r"\b(?:very|really)\s+\w+ly\b", r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\s+said\b", r"\d+(?:\.\d+)?%",
+               r"(?:^|\s)#+\s*TODO\b", r"\b(\w+)\s+\1\b", r"[^.!?]{400,}"]
+    root = _write_pack(tmp_path, [_rule(regex=True, patterns=regexes)])
+    compile_pack(load_pack(root))
+
+
+@pytest.mark.timeout(120)
+def test_the_shipped_pack_is_within_the_regex_budget() -> None:
+    # The shipped pack skips the timing at start-up (default_pack is marked shipped); this holds it
+    # to the same budget as a user's pack.
+    assert default_pack().shipped
+    pack = load_pack(KNOWLEDGE)
+    assert not pack.shipped
+    compile_pack(pack)
+
+
+@pytest.mark.timeout(120)
+def test_checking_a_41_character_line_with_a_slow_user_rule_ends_at_once(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    from newsroom.cli import main
+
+    root = _write_pack(tmp_path / "pack", [_rule(id="cliche.slow", regex=True, patterns=["(a|aa)+$"])])
+    article = tmp_path / "line.md"
+    article.write_text("a" * 40 + "!\n")
+    start = time.perf_counter()
+    with pytest.raises(SystemExit) as info:
+        main(["check", "--fragment", "--knowledge", str(root), str(article)])
+    elapsed = time.perf_counter() - start
+    err = capsys.readouterr().err
+    assert info.value.code == 2, err
+    assert "'cliche.slow'" in err and "too slow" in err
+    assert elapsed < 10, f"took {elapsed:.1f} s"

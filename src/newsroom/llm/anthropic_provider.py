@@ -36,7 +36,9 @@ class AnthropicChatModel(ChatModel):
         if system:
             params["system"] = system
         if request.temperature is not None:
-            params["temperature"] = request.temperature
+            # anthropic 1.0 dropped the temperature argument from messages.create (the API still
+            # takes it for models that sample); its migration guide sends it in the body instead.
+            params["extra_body"] = {"temperature": request.temperature}
         if request.stop:
             params["stop_sequences"] = list(request.stop)
         if request.output_type is not None:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from newsroom.errors import ProviderError
+from newsroom.usage import Usage  # re-exported: providers and callers import Usage from here
 
 Role = Literal["system", "user", "assistant"]
 
@@ -38,26 +39,6 @@ class ChatRequest:
 
     def prompt_chars(self) -> int:
         return sum(len(m.content) for m in self.messages)
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Provider-reported token usage. ``input_tokens`` counts every prompt token, cached included."""
-
-    input_tokens: int = 0
-    cached_input_tokens: int = 0
-    output_tokens: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.input_tokens + other.input_tokens,
-            self.cached_input_tokens + other.cached_input_tokens,
-            self.output_tokens + other.output_tokens,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,5 +82,18 @@ def map_sdk_error(exc: Exception, provider: str, sdk: Any) -> ProviderError:
         status = exc.status_code
         hint = "; check the API key" if status in (401, 403) else ""
         retryable = status == 429 or status >= 500
-        return ProviderError(f"{provider} answered HTTP {status} ({name}){hint}", retryable=retryable)
+        return ProviderError(f"{provider} answered HTTP {status} ({name}){_server_says(exc)}{hint}",
+                             retryable=retryable)
     return ProviderError(f"{provider} call failed: {name}: {exc}")
+
+
+def _server_says(exc: Any) -> str:
+    """The server's own reason from an error reply's body (``error.message`` in both APIs), so a
+    user sees "model 'x' not found" rather than a bare status. It is server-supplied text: the
+    metered wrapper redacts keys from it like from every error message."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        body = inner.get("message", inner) if isinstance(inner, dict) else inner
+    text = " ".join(str(body).split()) if body not in (None, "") else ""
+    return f", saying {text[:300]!r}" if text else ""

@@ -3,10 +3,11 @@
 The editor reads the draft with its sentences numbered, answers four concrete yes/no questions,
 each citing the sentence that shows the answer, and lists fixes, each citing the sentence to fix.
 Code quotes the cited sentences and, not the model's mood, turns the answers into a score
-(``verify``): a "yes" counts only when its sentence exists and supports it (names a place or
-person for ``specific``, is close to the thesis for ``makes_argument``, is not itself repeated for
-``new_points``; the draft as a whole must be close to the topic for ``on_topic``); a fix citing no
-sentence of the draft, or changing nothing, is dropped. The decision (``decide``) publishes when the deterministic gate passes (no critical or
+(``verify``): a "yes" counts only when its sentence exists and supports it (it names a place or
+person for ``specific``; it is not itself repeated for ``new_points``; the draft is close to the
+topic for ``on_topic``, and the draft and the sentence's paragraph to the thesis for
+``makes_argument``, by MiniLM); a fix citing no sentence of the draft, or changing nothing, is
+dropped. The decision (``decide``) publishes when the deterministic gate passes (no critical or
 high violation) and, with ``llm_review`` on, the editor's score reaches ``min_editor_score``;
 otherwise the draft goes back while the revision budget lasts, then it is rejected (or stops as
 ``needs_revision`` when the budget is zero). A degenerate draft never passes the gate, whatever the
@@ -38,6 +39,11 @@ def sections(markdown: str) -> list[str]:
     return [p for p in parts if not p.lower().startswith(("references", "sources"))]
 
 
+def body_for_review(markdown: str) -> str:
+    """The sections as the editor reads them: each under its ``##`` heading."""
+    return "\n\n".join(f"## {part}" if "\n" in part else part for part in sections(markdown))
+
+
 def quoted_in(quote: str, text: str, min_words: int = 4, fuzzy: float = 0.85) -> bool:
     """Whether ``quote`` is words of ``text``: word for word, or one sentence nearly so."""
     needle = words(quote)
@@ -50,11 +56,14 @@ def quoted_in(quote: str, text: str, min_words: int = 4, fuzzy: float = 0.85) ->
 
 
 def numbered(draft: str) -> tuple[str, list[tuple[str, str]]]:
-    """The draft with every sentence numbered ``[n]`` (paragraphs kept), and each sentence in order
-    with the paragraph it belongs to."""
+    """The draft with every sentence numbered ``[n]`` (paragraphs and ``##`` headings kept, headings
+    unnumbered), and each sentence in order with the paragraph it belongs to."""
     sentences: list[tuple[str, str]] = []
     paragraphs = []
     for paragraph in re.split(r"\n\s*\n", draft.strip()):
+        if paragraph.startswith("## "):
+            paragraphs.append(paragraph)
+            continue
         marked = []
         for sentence in split_sentences(paragraph):
             sentences.append((sentence, paragraph))
@@ -194,7 +203,7 @@ def review(ctx: StageContext, markdown: str, brief: Brief, revision: int, topic:
     checked: Review | None = None
     skipped = None if ctx.flags.get("llm_review", True) else "flag llm_review is off"
     if skipped is None:
-        checked = editor(ctx, "\n\n".join(sections(markdown)), topic or brief.title, brief.thesis)
+        checked = editor(ctx, body_for_review(markdown), topic or brief.title, brief.thesis)
     score = checked.score if checked else None
     config = ctx.flow.quality_gate
     max_revisions = ctx.settings.max_revisions if ctx.settings.max_revisions is not None else config.max_revisions

@@ -4,7 +4,8 @@ Every ``existence``/``occurrence`` rule becomes one alternation with its leading
 hoisted out of the branches; case-insensitive rules that allow it run on ASCII-lowercased text
 without ``re.IGNORECASE`` (about four times faster); ``substitution`` rules look plain words up in
 a dictionary instead of compiling hundreds of alternatives. A bad pattern is a ``ConfigError``
-naming the rule file, the rule id and the field.
+naming the rule file, the rule id and the field; so is a hand-written pattern that backtracks
+catastrophically (timed on probe strings when a user's pack is compiled, see ``backtracking``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from newsroom.errors import ConfigError
+from newsroom.style.backtracking import BUDGET_S, find_slow
 from newsroom.style.checks import CHECKS, CheckFn
 from newsroom.style.markdown import Document
 from newsroom.style.pack import Pack, Rule
@@ -91,10 +93,30 @@ def _compile_one(pack: Pack, rule: Rule, field_name: str, source: str, flags: in
                           f"bad regular expression ({exc}); fix the pattern") from None
 
 
+def _within_budget(pack: Pack, rule: Rule, field_name: str, pattern: re.Pattern[str], sources: list[str],
+                   flags: int, lowered: bool = False) -> None:
+    """Refuse a hand-written pattern that backtracks catastrophically. The shipped pack is held to
+    the same budget by its tests instead of at every start-up."""
+    if pack.shipped:
+        return
+    slow = find_slow(pattern, sources, flags, lowered=lowered)
+    if slow is None:
+        return
+    where = f"patterns.{slow.index}" if field_name == "patterns" else field_name
+    raise ConfigError(
+        f"{_source_file(pack, rule.id)}: rule {rule.id!r}, field {where!r}: the regular expression "
+        f"{sources[slow.index]!r} is too slow: {slow.seconds:.3f} s on a {len(slow.probe)}-character line "
+        f"{slow.probe[:24]!r}... (budget {BUDGET_S} s). It backtracks catastrophically, as nested or "
+        "overlapping repetition like '(a|aa)+' does; rewrite it so that text can match it only one way, "
+        "or remove the rule")
+
+
 def _exception(pack: Pack, rule: Rule, index: int, text: str) -> re.Pattern[str]:
     if text.startswith("re:"):
         flags = 0 if rule.case_sensitive else re.IGNORECASE
-        return _compile_one(pack, rule, f"exceptions.{index}", text[3:], flags)
+        compiled = _compile_one(pack, rule, f"exceptions.{index}", text[3:], flags)
+        _within_budget(pack, rule, f"exceptions.{index}", compiled, [text[3:]], flags)
+        return compiled
     flags = 0 if any(c.isupper() for c in text) else re.IGNORECASE
     return _compile_one(pack, rule, f"exceptions.{index}", literal_pattern(text, plural=False), flags)
 
@@ -124,6 +146,8 @@ def _compile_rule(pack: Pack, rule: Rule) -> Compiled:
         for i, p in enumerate(rule.patterns):  # locate the bad pattern to name it
             _compile_one(pack, rule, f"patterns.{i}", p if rule.regex else literal_pattern(p), flags)
         pattern = _compile_one(pack, rule, "patterns", source, flags)
+    if rule.regex:
+        _within_budget(pack, rule, "patterns", pattern, list(rule.patterns), flags, lowered=folded)
     return Compiled(rule, pattern, exceptions, folded=folded)
 
 
