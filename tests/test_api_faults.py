@@ -44,7 +44,7 @@ def test_a_full_disk_mid_write_fails_the_run_and_leaves_no_half_file(workspace: 
     state = ArticleState(id="exec-disk-full", execution_id="exec-disk-full", topic="tides", draft=ARTICLE,
                          status="published")
 
-    result = api._write_outputs(ctx, state, out, 1.0)
+    result = api._write_outputs(ctx, state, out, 1.0, lambda _: None)
     ctx.metered.ledger.close()
 
     assert len(faults) == 2  # the article and the review each failed with half of it on disk

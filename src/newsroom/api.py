@@ -19,9 +19,10 @@ from newsroom.config import Settings
 from newsroom.errors import BudgetExceeded, ConfigError, NewsroomError
 from newsroom.llm.base import ChatModel
 from newsroom.llm.factory import build_metered, new_execution_id, preflight
-from newsroom.outputs import ensure_writable, output_paths, write_atomic, write_json_atomic
+from newsroom.outputs import ensure_writable, reserve_paths, write_atomic, write_json_atomic
 from newsroom.paths import data_dir
 from newsroom.pipeline import ArticleState, run_sequence, usage_by_stage
+from newsroom.roi.records import redact
 from newsroom.sources import load_sources
 from newsroom.stages.context import NoProgress, Progress, StageContext, load_flow
 from newsroom.stages.models import Candidate
@@ -165,6 +166,10 @@ def _run(ctx: StageContext, state: ArticleState) -> None:
         raise
     except NewsroomError as exc:
         state.status, state.reason = "failed", str(exc)
+    except Exception as exc:  # a bug or a library's failure: the run still ends with its outputs and a record
+        log.debug("unexpected failure in execution %s", state.execution_id, exc_info=True)
+        state.status = "failed"
+        state.reason = redact(f"unexpected error: {type(exc).__name__}: {exc}", ctx.metered.secrets)[:500]
 
 
 def _start(topic: str | None, settings: Settings, sources: str | Path | None, out_dir: str | Path | None,
@@ -235,22 +240,49 @@ def generate_article(topic: str | None = None, *, settings: Settings | None = No
     _run(ctx, state)
     if state.status == "running":
         state.status, state.reason = "failed", state.reason or "the flow ended without a decision"
-    save(state)
     try:
-        return _write_outputs(ctx, state, Path(out), time.perf_counter() - started)
+        return _write_outputs(ctx, state, Path(out), time.perf_counter() - started, save)
     finally:
         if ctx.style is not None:
             ctx.style.close()
+        ctx.metered.close()
 
 
-def _write_outputs(ctx: StageContext, state: ArticleState, out_dir: Path, seconds: float) -> ArticleResult:
-    article_path, review_path = output_paths(out_dir, state.topic, ctx.today())
+def _claim_paths(ctx: StageContext, state: ArticleState, out_dir: Path) -> tuple[Path, Path]:
+    """This run's article and review paths: the ones an earlier attempt of the same execution claimed
+    (a resumed run replaces its own files), else fresh names no other file holds."""
+    if state.output_paths:
+        article, review = (Path(p) for p in state.output_paths)
+        if not article.is_symlink() and (not article.exists() or article.is_file()):
+            return article, review
+    article, review = reserve_paths(out_dir, state.topic, ctx.today(), state.execution_id)
+    state.output_paths = [str(article), str(review)]
+    return article, review
+
+
+def _release(path: Path) -> None:
+    """Remove the empty file that claimed an article's name, when no article went into it."""
+    try:
+        if path.is_file() and not path.is_symlink() and path.stat().st_size == 0:
+            path.unlink()
+    except OSError:
+        pass
+
+
+def _write_outputs(ctx: StageContext, state: ArticleState, out_dir: Path, seconds: float,
+                   save: Any) -> ArticleResult:
+    article_path, review_path = _claim_paths(ctx, state, out_dir)
+    save(state)
     text = _partial_draft(ctx, state)
     try:
         if text:
             write_atomic(article_path, text)
-    except OSError as exc:  # a full disk: the run ends as failed, the ledger still says so
-        state.status, state.reason, text = "failed", f"could not write {str(article_path)!r}: {exc.strerror}", ""
+        else:
+            _release(article_path)
+    except (OSError, NewsroomError) as exc:  # a full disk: the run ends as failed, the ledger still says so
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)
+        state.status, state.reason, text = "failed", f"could not write {str(article_path)!r}: {why}", ""
+        _release(article_path)
     totals = ctx.metered.totals().total
     result = ArticleResult(
         execution_id=state.execution_id, status=state.status, topic=state.topic,  # type: ignore[arg-type]
@@ -260,9 +292,10 @@ def _write_outputs(ctx: StageContext, state: ArticleState, out_dir: Path, second
                     output_tokens=totals.output_tokens, cost_usd=totals.cost_usd, duration_s=round(seconds, 3)))
     try:
         write_json_atomic(review_path, _review_document(ctx, state, result))
-    except OSError as exc:
+    except (OSError, NewsroomError) as exc:
         result.status, result.review_path = "failed", None
-        result.reason = f"could not write {str(review_path)!r}: {exc.strerror}"
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)
+        result.reason = f"could not write {str(review_path)!r}: {why}"
     if result.status == "published" and ctx.style is not None:
         ctx.style.add_published(state.execution_id, state.brief.title if state.brief else state.topic, text)
     ctx.metered.finish(result.status, topic=state.topic, revisions=state.revision, reason=result.reason)

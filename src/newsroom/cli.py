@@ -330,6 +330,43 @@ def batch(obj: Ctx, topics_file: str, concurrency: int, out_dir: str | None, pro
     return outcome(all(r.status == "published" for r in results))
 
 
+@cli.command("eval")
+@click.argument("topics_file", metavar="TOPICS_FILE")
+@click.option("--out", "out_dir", default="eval", show_default=True, metavar="DIR",
+              help="where results.md, results.json and the articles go")
+@provider_options
+@click.option("--flag", "flag_pairs", multiple=True, metavar="NAME=VALUE", help="override a feature flag")
+@click.option("--max-revisions", type=int, default=None, help="revision rounds before rejecting")
+@json_option
+@click.pass_obj
+def eval_command(obj: Ctx, topics_file: str, out_dir: str, provider: str | None, model: str | None,
+                 base_url: str | None, flag_pairs: tuple[str, ...], max_revisions: int | None, as_json: bool) -> int:
+    """Write an article for every topic of TOPICS_FILE, one at a time, and measure each one.
+
+    Writes OUT/results.md (the table), OUT/results.json and the articles under OUT/articles.
+    Exit 0 when every run finished (whatever it published); the table says how many were published.
+    """
+    from pathlib import Path
+
+    from newsroom import flags as flagmod
+    from newsroom.batch import read_topics
+    from newsroom.evaluation import run_eval, table
+
+    settings = obj.settings(provider=provider, model=model, base_url=base_url, max_revisions=max_revisions,
+                            flag_overrides=flagmod.parse_overrides(flag_pairs))
+    topics = read_topics(topics_file)
+    click.echo(f"eval: {len(topics)} topics with {settings.provider} model {settings.model_name}, one at a time",
+               err=True)
+
+    def report(row: Any) -> None:
+        click.echo(f"{row.status:<16} {row.topic} ({row.words} words, distinct-3 {row.distinct_3}, "
+                   f"{row.calls} calls, {row.seconds:.0f} s)", err=True)
+
+    rows = run_eval(topics, settings=settings, out_dir=Path(out_dir), on_row=report)
+    emit(as_json, [vars(r) for r in rows], lambda: click.echo(table(rows), nl=False))
+    return 0
+
+
 @cli.command()
 @click.argument("subject")
 @click.option("--n", "n", type=click.IntRange(1, 8), default=None, help="how many candidates [flow default]")

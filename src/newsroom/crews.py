@@ -7,6 +7,7 @@ Each step of a stage is one small Crew: one agent, one task. Task descriptions a
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,17 @@ from newsroom.llm.metered import Metered
 from newsroom.stages.models import OUTPUT_MODELS
 
 STAGES = ("discover", "editorial", "generate", "quality_gate")
+# What each stage asks of its crew: the tasks it runs and the values it fills into their templates.
+# A crew file may word a task as it likes, but only with these placeholders.
+TASK_FIELDS: dict[str, dict[str, frozenset[str]]] = {
+    "discover": {"propose": frozenset({"topic", "i", "n", "taken", "lens", "sources_note"})},
+    "editorial": {"vote": frozenset({"topic", "focus", "candidates"}),
+                  "brief": frozenset({"topic", "hook", "thesis", "sources", "min_sections", "max_sections",
+                                      "facts_instruction"})},
+    "generate": {"section": frozenset({"title", "thesis", "heading", "points", "facts", "rules", "words",
+                                       "paragraphs", "revision_notes"})},
+    "quality_gate": {"review": frozenset({"topic", "thesis", "thesis_short", "draft"})},
+}
 
 
 class AgentSpec(BaseModel):
@@ -49,13 +61,34 @@ class CrewSpec(BaseModel):
 def load_crew(path: Path, stage: str) -> CrewSpec:
     spec = load_yaml_model(path, CrewSpec, what="crew definition", option="every stage needs one; --crews",
                            extra={"stage": stage})
+    for name in TASK_FIELDS.get(stage, {}):
+        if name not in spec.tasks:
+            raise ConfigError(f"{path}: the {stage} stage needs a task named {name!r}; the file defines "
+                              f"{', '.join(sorted(spec.tasks)) or 'none'}")
     for name, task in spec.tasks.items():
+        _check_template(path, stage, name, task.description)
         if task.agent not in spec.agents:
             raise ConfigError(f"{path}: task {name!r} names agent {task.agent!r}, which is not defined")
         if task.output is not None and task.output not in OUTPUT_MODELS:
             raise ConfigError(f"{path}: task {name!r} output {task.output!r} is not one of "
                               f"{', '.join(OUTPUT_MODELS)}")
     return spec
+
+
+def _check_template(path: Path, stage: str, task: str, template: str) -> None:
+    """A task template must format with exactly the values its stage supplies: checked at load, so a
+    stray brace or an unknown placeholder stops the run before any paid call."""
+    allowed = TASK_FIELDS.get(stage, {}).get(task)
+    try:
+        fields = [f for _, f, spec, conv in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise ConfigError(f"{path}: task {task!r} has a malformed template ({exc}); write a literal brace as "
+                          "{{ or }}") from None
+    for field in fields:
+        if not field.isidentifier() or (allowed is not None and field not in allowed):
+            known = ", ".join("{" + f + "}" for f in sorted(allowed or ()))
+            raise ConfigError(f"{path}: task {task!r} uses the placeholder {{{field}}}, which the {stage} stage "
+                              f"does not supply; use {known or 'none'}, or write a literal brace as {{{{ or }}}}")
 
 
 def load_crews(directory: Path) -> dict[str, CrewSpec]:

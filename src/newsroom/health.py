@@ -51,8 +51,14 @@ def _provider(settings: Settings) -> str:
 
     preflight(settings)
     metered = build_metered(settings, execution_id=new_execution_id())
-    completion = metered.complete(ChatRequest.of("Reply with the word ok.", max_tokens=4),
-                                  stage="health", agent="health")
+    status = "failed"
+    try:
+        completion = metered.complete(ChatRequest.of("Reply with the word ok.", max_tokens=4),
+                                      stage="health", agent="health")
+        status = "ok"
+    finally:  # the call is in the ledger, so the run that made it is too
+        metered.finish(status, command="health")
+        metered.close()
     return (f"{settings.provider}/{settings.model_name} answered in "
             f"{metered.totals().total.llm_seconds * 1000:.0f} ms ({completion.usage.total_tokens} tokens)")
 
@@ -77,7 +83,8 @@ def _flags(settings: Settings) -> str:
 def _style_store(settings: Settings) -> str:
     from newsroom.style.memory import StyleMemory
 
-    return StyleMemory.from_settings(settings).health()
+    with StyleMemory.from_settings(settings) as memory:
+        return str(memory.health())
 
 
 def run_checks(settings: Settings) -> list[Check]:

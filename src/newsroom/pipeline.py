@@ -45,6 +45,7 @@ class ArticleState(BaseModel):
     todo_for: str = Field(default="", description="the generate step that `todo` belongs to")
     section_notes: dict[int, str] = Field(default_factory=dict, description="revision notes per section")
     writer_log: list[dict[str, Any]] = Field(default_factory=list, description="every section attempt")
+    output_paths: list[str] = Field(default_factory=list, description="the article and review files claimed")
     ballots: list[Ballot] = Field(default_factory=list, description="board votes cast so far")
 
 

@@ -7,7 +7,15 @@ import pytest
 from newsroom.stages.context import Degeneration
 from newsroom.stages.models import Answer, EditorReview, Fix, GateRound
 from newsroom.stages.quality_gate import names, names_something, numbered, plan_revision, verify
-from newsroom.stages.sections import References, clean_section, judge
+from newsroom.stages.sections import (
+    References,
+    clean_section,
+    cut_sentences,
+    drop_repeats,
+    fit_length,
+    judge,
+    tidy,
+)
 
 from .conftest import CLEAN_SECTIONS
 
@@ -155,3 +163,40 @@ def test_revision_follows_the_sentence_the_editor_cited() -> None:
     fix = Fix(sentence=second, problem="vague", fix="name the metal")
     todo, notes = plan_revision(_round([], _review("yes", second, [fix])), MARKDOWN, CLEAN_SECTIONS)
     assert todo == [1] and f"'{SENTENCES[second - 1][0]}': vague. name the metal" in notes[1]
+
+
+# -- the writer's sub-editing and last resort -------------------------------------------------------------
+def test_tidy_cuts_a_summary_close_notes_lead_ins_and_bold_labels() -> None:
+    raw = ("**Traffic:** Drivers spread across other routes.\n\nThe market reopened on the site.\n\n"
+           "The risks include:\n\n**Note:** the figures are estimates.\n\n"
+           "In conclusion, removing the road worked.")
+    text, cuts = tidy(raw)
+    assert text == "Drivers spread across other routes.\n\nThe market reopened on the site."
+    assert cuts == ["a lead-in ending in a colon", "a note about the text", "a closing paragraph that only sums up"]
+
+
+def test_tidy_keeps_a_lone_paragraph_even_if_it_sums_up() -> None:
+    assert tidy("Overall, the plan worked.") == ("Overall, the plan worked.", [])
+
+
+def test_cut_sentences_drops_only_the_faulty_ones() -> None:
+    text, removed = cut_sentences("Prices rose. Studies have shown it works. Rents fell.\n\nExperts say so.",
+                                  lambda s: "tudies" in s or "xperts" in s)
+    assert (text, removed) == ("Prices rose. Rents fell.", 2)
+
+
+def test_fit_length_drops_paragraphs_from_the_end_but_keeps_one() -> None:
+    text = "one two three\n\nfour five six\n\nseven eight nine"
+    assert fit_length(text, 6) == ("one two three\n\nfour five six", 1)
+    assert fit_length(text, 1) == ("one two three", 2)
+
+
+def test_a_section_far_too_long_is_a_problem() -> None:
+    assert any("too long" in p for p in _judge(GOOD + " " + CLEAN_SECTIONS[1], words_asked=100))
+
+
+def test_drop_repeats_removes_repeats_within_and_across_sections() -> None:
+    first = "Removing the flyover reconnected two neighbourhoods split for forty years."
+    text = f"{first} The market reopened. {first}\n\nRents on the street rose after the road came down."
+    earlier = ["Rents on the street rose after the road came down, the council said."]
+    assert drop_repeats(text, earlier, 0.8) == (f"{first} The market reopened.", 2)

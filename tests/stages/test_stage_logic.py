@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from newsroom.outputs import output_paths, slugify
@@ -113,12 +115,55 @@ def test_output_paths_never_leave_the_directory(tmp_path, topic: str) -> None:
     assert article.name.startswith("2026-01-02-") and len(slugify(topic)) <= 60
 
 
+@pytest.mark.parametrize(("topic", "slug"), [
+    ("电池回收", "dianchihuishou"), ("Москва строит метро", "moskva-stroit-metro"),
+    ("Ünïcödé café!", "unicode-cafe"), ("🔋 recycling", "battery-recycling"), ("🙂", "slight-smile")])
+def test_other_scripts_are_transliterated(topic: str, slug: str) -> None:
+    assert slugify(topic) == slug
+
+
+def test_reserved_names_never_collide_and_never_overwrite(tmp_path) -> None:
+    import threading
+
+    from newsroom.outputs import reserve_paths
+
+    (tmp_path / "2026-01-02-dianchihuishou.md").write_text("an earlier article")
+    (tmp_path / "2026-01-02-dianchihuishou-run0001.md").symlink_to(tmp_path / "victim.txt")
+    claimed: list[Path] = []
+    lock = threading.Lock()
+
+    def claim(i: int) -> None:
+        article, _ = reserve_paths(tmp_path, "电池回收", "2026-01-02", "run0001")
+        with lock:
+            claimed.append(article)
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(claimed)) == 12
+    assert (tmp_path / "2026-01-02-dianchihuishou.md").read_text() == "an earlier article"
+    assert not (tmp_path / "victim.txt").exists()
+    assert sorted(p.name for p in claimed)[:2] == ["2026-01-02-dianchihuishou-run0001-10.md",
+                                                   "2026-01-02-dianchihuishou-run0001-11.md"]
+
+
 @pytest.mark.parametrize(("content", "message"), [
     (b"agents: [\n", "invalid YAML"),
     (b"\xff\xfe", "not UTF-8"),
     (b"- a list\n", "expected a mapping"),
-    (b"agents: {}\ntasks: {t: {agent: ghost, description: d, expected_output: e}}\n", "names agent 'ghost'"),
+    (b"agents: {}\ntasks: {propose: {agent: ghost, description: d, expected_output: e}}\n", "names agent 'ghost'"),
     (b"agents: {a: {role: r, goal: g}}\ntasks: {}\n", "field 'agents.a.backstory'"),
+    (b"agents: {a: {role: r, goal: g, backstory: b}}\ntasks: {}\n", "needs a task named 'propose'"),
+    (b"agents: {a: {role: r, goal: g, backstory: b}}\n"
+     b"tasks: {propose: {agent: a, description: 'Topic {topic', expected_output: e}}\n", "malformed template"),
+    (b"agents: {a: {role: r, goal: g, backstory: b}}\n"
+     b"tasks: {propose: {agent: a, description: 'Angle {0} of {topic}', expected_output: e}}\n",
+     r"placeholder \{0\}, which the discover stage does not supply"),
+    (b"agents: {a: {role: r, goal: g, backstory: b}}\n"
+     b"tasks: {propose: {agent: a, description: 'About {subject}', expected_output: e}}\n",
+     r"\{subject\}.*use \{i\}, \{lens\}, \{n\}, \{sources_note\}, \{taken\}, \{topic\}"),
 ])
 def test_bad_crew_files_name_the_file_and_the_field(tmp_path, content: bytes, message: str) -> None:
     from newsroom.crews import load_crew
@@ -143,3 +188,18 @@ def test_the_shipped_crews_and_flow_load(tmp_path) -> None:
     (tmp_path / "article.yaml").write_text("stages: [discover, generate]\neditorial: {board: []}\n")
     with pytest.raises(ConfigError, match="board"):
         load_flow(tmp_path)
+
+
+def test_brief_drops_generic_sections_when_enough_specific_ones_remain() -> None:
+    heads = ["Introduction", "Traffic evaporates", "Land is freed", "Shops return", "Conclusion"]
+    draft = BriefDraft(title_ideas=["T"], sections=[SectionPlan(heading=h, points=["p"]) for h in heads])
+    brief = to_brief(draft, "Roads go. A second sentence cut off in the", "roads", [], 4, 3)
+    assert [s.heading for s in brief.sections] == ["Traffic evaporates", "Land is freed", "Shops return"]
+    assert brief.thesis == "Roads go."
+    few = BriefDraft(title_ideas=["T"], sections=[SectionPlan(heading=h, points=["p"]) for h in heads[:2]])
+    assert [s.heading for s in to_brief(few, "x", "roads", [], 4, 3).sections] == heads[:2]
+
+
+def test_clean_title_drops_labels_and_refuses_template_slots() -> None:
+    assert clean_title("Title 1: Why roads fall", "fallback") == "Why roads fall"
+    assert clean_title("[Title]", "fallback") == "fallback"

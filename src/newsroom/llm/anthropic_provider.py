@@ -23,7 +23,15 @@ class AnthropicChatModel(ChatModel):
         kwargs: dict[str, Any] = {"api_key": api_key, "base_url": base_url, "timeout": timeout_s,
                                   "max_retries": 0}
         self._client = anthropic.Anthropic(**kwargs)
-        self._aclient = anthropic.AsyncAnthropic(**kwargs)
+        self._kwargs = kwargs
+        self._async_client: Any = None  # made on the first async call: a sync run never opens one
+
+    def _aclient(self) -> Any:
+        if self._async_client is None:
+            import anthropic
+
+            self._async_client = anthropic.AsyncAnthropic(**self._kwargs)
+        return self._async_client
 
     def _params(self, request: ChatRequest) -> dict[str, Any]:
         system = "\n\n".join(m.content for m in request.messages if m.role == "system")
@@ -56,7 +64,7 @@ class AnthropicChatModel(ChatModel):
 
     async def acomplete(self, request: ChatRequest) -> Completion:
         try:
-            resp = await self._aclient.messages.create(**self._params(request))
+            resp = await self._aclient().messages.create(**self._params(request))
         except Exception as exc:
             raise map_anthropic_error(exc) from exc
         return self._to_completion(resp)

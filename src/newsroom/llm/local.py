@@ -134,6 +134,10 @@ class LocalChatModel(OpenAIChatModel):
                 self.base_url = server.base_url
                 self._ready = True
 
+    @property
+    def server_config(self) -> ServerConfig:
+        return self._config
+
     def _extra_body(self, request: ChatRequest) -> dict[str, Any]:
         return dict(self.sampling.structured if request.output_type is not None else self.sampling.prose)
 

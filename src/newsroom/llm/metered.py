@@ -87,7 +87,7 @@ class Metered:
         self.prices = prices or PriceBook()
         self.budget = budget or Budget()
         self.max_retries = max_retries
-        self._secrets = tuple(s for s in secrets if s and len(s) >= 4)  # what redact() can find
+        self.secrets = tuple(s for s in secrets if s and len(s) >= 4)  # what redact() can find
         self._sleep = sleep
         self._wait = wait_exponential_jitter(multiplier=backoff[0], max=backoff[1])
         self.limiter = limiter
@@ -146,7 +146,7 @@ class Metered:
         )
         if error is not None:
             record["error_type"] = type(error).__name__
-            record["error"] = redact(str(error), self._secrets)[:500]
+            record["error"] = redact(str(error), self.secrets)[:500]
         self.ledger.append(record)
 
     def _redacted(self, completion: Completion) -> Completion:
@@ -156,14 +156,14 @@ class Metered:
         response id; all of them flow on into the article, the checkpoint and the ledger. When a
         key is found, ``raw`` (the SDK's response, which still holds it) is dropped.
         """
-        if not self._secrets:
+        if not self.secrets:
             return completion
         supplied = (completion.text, completion.model, completion.response_id, completion.finish_reason)
-        if not any(value and secret in value for value in supplied for secret in self._secrets):
+        if not any(value and secret in value for value in supplied for secret in self.secrets):
             return completion
 
         def scrub(value: str | None) -> str | None:
-            return None if value is None else redact(value, self._secrets, patterns=False)
+            return None if value is None else redact(value, self.secrets, patterns=False)
 
         return Completion(text=scrub(completion.text) or "", usage=completion.usage,
                           model=scrub(completion.model) or "", finish_reason=scrub(completion.finish_reason),
@@ -186,7 +186,7 @@ class Metered:
               request: ChatRequest) -> ProviderError:
         self._record(stage=stage, agent=agent, attempt=attempt, seconds=time.perf_counter() - started,
                      request=request, error=exc)
-        return _as_provider_error(exc, stage, self._secrets)
+        return _as_provider_error(exc, stage, self.secrets)
 
     def _attempt(self, request: ChatRequest, stage: str, agent: str, attempt: int) -> Completion:
         if self.limiter is not None:
@@ -271,6 +271,11 @@ class Metered:
                 total=StageTotals(**vars(self._totals.total)),
                 by_stage={k: StageTotals(**vars(v)) for k, v in self._totals.by_stage.items()},
             )
+
+    def close(self) -> None:
+        """Release what this run holds: the ledger's descriptor and the provider's connections."""
+        self.ledger.close()
+        self.model.close()
 
     def finish(self, status: str, **extra: Any) -> dict[str, Any]:
         """Append the run-summary record and return it."""

@@ -22,7 +22,15 @@ class OpenAIChatModel(ChatModel):
         kwargs: dict[str, Any] = {"api_key": api_key, "base_url": base_url, "timeout": timeout_s,
                                   "max_retries": 0}
         self._client = openai.OpenAI(**kwargs)
-        self._aclient = openai.AsyncOpenAI(**kwargs)
+        self._kwargs = kwargs
+        self._async_client: Any = None  # made on the first async call: a sync run never opens one
+
+    def _aclient(self) -> Any:
+        if self._async_client is None:
+            import openai
+
+            self._async_client = openai.AsyncOpenAI(**self._kwargs)
+        return self._async_client
 
     def _params(self, request: ChatRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -60,7 +68,7 @@ class OpenAIChatModel(ChatModel):
 
     async def acomplete(self, request: ChatRequest) -> Completion:
         try:
-            resp = await self._aclient.chat.completions.create(**self._params(request))
+            resp = await self._aclient().chat.completions.create(**self._params(request))
         except Exception as exc:
             raise map_openai_error(exc, self.provider) from exc
         return self._to_completion(resp)

@@ -48,6 +48,7 @@ class Degeneration(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     min_words_share: float = Field(default=0.5, ge=0, le=1)
+    max_words_share: float = Field(default=1.8, ge=1)
     near_duplicate: float = Field(default=0.8, gt=0, le=1)
     min_distinct_3: float = Field(default=0.85, ge=0, le=1)
     echo_words: int = Field(default=6, ge=3)

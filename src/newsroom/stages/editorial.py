@@ -83,13 +83,31 @@ def clip(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def to_brief(draft: BriefDraft, thesis: str, topic: str, sources: list[Source], max_sections: int) -> Brief:
+# Headings that name a part of an essay rather than what it says; a small model writes one generic
+# "Introduction" that clears its throat and a "Conclusion" that only sums up.
+GENERIC_HEADINGS = re.compile(r"^(?:introduction|conclusions?|summary|overview|background|final thoughts|"
+                              r"closing thoughts|the bottom line|wrap-?up)\b", re.IGNORECASE)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (a thesis is one sentence; a cut-off second one is dropped)."""
+    text = re.sub(r"\s+", " ", text).strip()
+    match = re.match(r"(.+?[.!?])(?:\s|$)", text)
+    return match.group(1) if match else text
+
+
+def to_brief(draft: BriefDraft, thesis: str, topic: str, sources: list[Source], max_sections: int,
+             min_sections: int = 2) -> Brief:
     """The brief as the writer gets it. Without sources its key facts are dropped: a model's own
-    "facts" are where invented figures come from."""
+    "facts" are where invented figures come from. Generic sections ("Introduction") go when enough
+    specific ones remain."""
     fallback = topic.strip()[:1].upper() + topic.strip()[1:]
     title = next((clean_title(t, "") for t in draft.title_ideas if clean_title(t, "")), fallback)
     facts = draft.key_facts if sources else []
-    return Brief(**{**draft.model_dump(), "sections": draft.sections[:max_sections], "key_facts": facts},
+    specific = [s for s in draft.sections if not GENERIC_HEADINGS.match(s.heading.strip())]
+    sections = specific if len(specific) >= min_sections else draft.sections
+    thesis = first_sentence(thesis)
+    return Brief(**{**draft.model_dump(), "sections": sections[:max_sections], "key_facts": facts},
                  thesis=thesis, title=title, description=clip(thesis or topic, DESCRIPTION_MAX),
                  sources=[s.id for s in sources])
 
@@ -107,7 +125,7 @@ def write_brief(ctx: StageContext, topic: str, winner: Candidate, sources: list[
     draft: BriefDraft = run_task(ctx.metered, ctx.crews["editorial"], "brief", {
         "topic": topic, "hook": winner.hook, "thesis": winner.thesis, "sources": format_sources(sources),
         "min_sections": config.min_sections, "max_sections": config.max_sections, "facts_instruction": facts})
-    return to_brief(draft, winner.thesis, topic, sources, config.max_sections)
+    return to_brief(draft, winner.thesis, topic, sources, config.max_sections, config.min_sections)
 
 
 def editorial(ctx: StageContext, topic: str, candidates: list[Candidate], sources: list[Source], *,

@@ -16,8 +16,17 @@ from typing import Any
 from newsroom.crews import AgentSpec, run_task_detail
 from newsroom.stages.context import StageContext
 from newsroom.stages.models import Brief, SectionPlan, Source
-from newsroom.stages.sections import References, clean_section, judge
-from newsroom.style.checker import check_text
+from newsroom.stages.sections import (
+    References,
+    clean_section,
+    cut_sentences,
+    drop_repeats,
+    fit_length,
+    judge,
+    tidy,
+)
+from newsroom.style.checker import Violation, check_text
+from newsroom.style.checks import statistics
 from newsroom.style.hits import CheckContext
 from newsroom.style.repetition import ends_mid_sentence, trim_to_sentence
 
@@ -41,11 +50,13 @@ class SectionLog:
     heading: str
     attempts: list[dict[str, Any]] = field(default_factory=list)
     accepted: int = 0  # index of the attempt that was kept
-    trimmed: bool = False
+    trimmed: bool = False  # its unfinished ending was cut back to the last whole sentence
+    cuts: list[str] = field(default_factory=list)  # what the last resort cut from it
+    problems: list[str] = field(default_factory=list)  # what was still wrong with the kept draft
 
     def as_dict(self) -> dict[str, Any]:
         return {"heading": self.heading, "attempts": self.attempts, "accepted": self.accepted,
-                "trimmed": self.trimmed}
+                "trimmed": self.trimmed, "cuts": self.cuts, "problems": self.problems}
 
 
 def plan(ctx: StageContext, n_sections: int) -> Ask:
@@ -100,12 +111,15 @@ def _rules(ctx: StageContext, text: str) -> str:
     return " ".join(h["text"].split(". ")[0].rstrip(".")[:160] + "." for h in hits)
 
 
-def house_problems(ctx: StageContext, text: str) -> list[str]:
-    """What the gate would block in this section on its own (critical and high text-level rules)."""
+def house_violations(ctx: StageContext, text: str) -> list[Violation]:
+    """What the gate would block in this text on its own (critical and high text-level rules)."""
     context = CheckContext(prompts=(*ctx.prompts, REVISION_HEADER))
     result = check_text(text, fragment=True, pack=ctx.pack, context=context)
-    return [f"{v.message} ('{v.excerpt}'): {v.suggestion}" for v in result.violations
-            if v.severity in ("critical", "high")]
+    return [v for v in result.violations if v.severity in ("critical", "high")]
+
+
+def house_problems(ctx: StageContext, text: str) -> list[str]:
+    return [f"{v.message} ('{v.excerpt}'): {v.suggestion}" for v in house_violations(ctx, text)]
 
 
 def _seed(execution_id: str, index: int, revision: int, attempt: int) -> int:
@@ -113,31 +127,69 @@ def _seed(execution_id: str, index: int, revision: int, attempt: int) -> int:
     return int.from_bytes(digest[:4], "big") % (2**31 - 1)
 
 
+@dataclass
+class Section:
+    """One section being written: what it asks for, and how its drafts are judged."""
+
+    ctx: StageContext
+    brief: Brief
+    index: int
+    ask: Ask
+    earlier: list[str]
+    refs: References
+
+    def judge(self, body: str, finish: str | None = "stop") -> list[str]:
+        plan_ = self.brief.sections[self.index]
+        return judge(body, words_asked=self.ask.words, finish_reason=finish, earlier=self.earlier, refs=self.refs,
+                     limits=self.ctx.flow.generate.degeneration, similarity=self.ctx.similarity,
+                     about=f"{self.brief.title}. {plan_.heading}. {'; '.join(plan_.points)}",
+                     house=lambda text: house_problems(self.ctx, text), figures_allowed=bool(self.brief.key_facts))
+
+    def faulty(self, sentence: str) -> bool:
+        """A sentence the gate would block on its own: an invented figure, a vague attribution, a cliché."""
+        return bool((not self.brief.key_facts and statistics(sentence)) or house_violations(self.ctx, sentence))
+
+    def last_resort(self, body: str, problems: list[str], log: SectionLog) -> tuple[str, list[str]]:
+        """Cut what can be cut rather than publish it: faulty sentences, paragraphs past the length,
+        an unfinished ending. Kept only when it leaves fewer problems."""
+        limits = self.ctx.flow.generate.degeneration
+        cut, repeated = drop_repeats(body, self.earlier, limits.near_duplicate)
+        cut, removed = cut_sentences(cut, self.faulty)
+        removed += repeated
+        cut, dropped = fit_length(cut, int(limits.max_words_share * self.ask.words))
+        if ends_mid_sentence(cut):
+            cut, log.trimmed = trim_to_sentence(cut), True
+        after = self.judge(cut)
+        if (removed or dropped or log.trimmed) and len(after) < len(problems):
+            log.cuts += [f"{removed} faulty or repeated sentence(s)"] * bool(removed) + [
+                f"{dropped} paragraph(s) past the length"] * bool(dropped)
+            return cut, after
+        return body, problems
+
+
 def write_section(ctx: StageContext, brief: Brief, index: int, *, earlier: list[str], refs: References,
                   notes: str = "", revision: int = 0) -> tuple[str, SectionLog]:
     """Draft section ``index`` until it passes ``judge`` or the attempts run out; keep the best draft."""
     config = ctx.flow.generate
-    section: SectionPlan = brief.sections[index]
-    ask = plan(ctx, len(brief.sections))
+    plan_: SectionPlan = brief.sections[index]
+    section = Section(ctx, brief, index, plan(ctx, len(brief.sections)), earlier, refs)
     spec = ctx.crews["generate"]
     base = spec.agents[spec.tasks["section"].agent]
-    agent = AgentSpec(**{**base.model_dump(), "max_tokens": ask.max_tokens})
-    points = "; ".join(section.points)
-    values = {"title": brief.title, "thesis": brief.thesis, "heading": section.heading, "points": points,
-              "facts": facts_line(brief), "rules": _rules(ctx, f"{section.heading}. {points}"),
-              "words": ask.words, "paragraphs": ask.paragraphs, "revision_notes": notes}
-    about = f"{brief.title}. {section.heading}. {points}"
-    log = SectionLog(section.heading)
+    agent = AgentSpec(**{**base.model_dump(), "max_tokens": section.ask.max_tokens})
+    points = "; ".join(plan_.points)
+    values = {"title": brief.title, "thesis": brief.thesis, "heading": plan_.heading, "points": points,
+              "facts": facts_line(brief), "rules": _rules(ctx, f"{plan_.heading}. {points}"),
+              "words": section.ask.words, "paragraphs": section.ask.paragraphs, "revision_notes": notes}
+    log = SectionLog(plan_.heading)
     drafts: list[tuple[str, list[str]]] = []
     for attempt in range(config.max_attempts):
         run = run_task_detail(ctx.metered, spec, "section", values, agent=agent,
                               seed=_seed(ctx.metered.execution_id, index, revision, attempt))
-        body = clean_section(str(run.output), section.heading)
+        body, cuts = tidy(clean_section(str(run.output), plan_.heading))
         finish = run.completion.finish_reason if run.completion else None
-        problems = judge(body, words_asked=ask.words, finish_reason=finish, earlier=earlier, refs=refs,
-                         limits=config.degeneration, about=about, similarity=ctx.similarity,
-                         house=lambda text: house_problems(ctx, text), figures_allowed=bool(brief.key_facts))
-        log.attempts.append({"words": len(body.split()), "finish_reason": finish, "problems": problems})
+        problems = section.judge(body, finish)
+        log.attempts.append({"words": len(body.split()), "finish_reason": finish, "problems": problems,
+                             "tidied": cuts})
         drafts.append((body, problems))
         if not problems:
             break
@@ -146,10 +198,11 @@ def write_section(ctx: StageContext, brief: Brief, index: int, *, earlier: list[
     # The draft with the fewest problems (the earliest among equals) is kept.
     log.accepted = min(range(len(drafts)), key=lambda i: len(drafts[i][1]))
     body, problems = drafts[log.accepted]
-    if problems and ends_mid_sentence(body):  # the last resort: finish on the last whole sentence
-        body, log.trimmed = trim_to_sentence(body), True
     if problems:
-        ctx.notes.append(f"section {section.heading!r}: kept attempt {log.accepted + 1} of {len(log.attempts)} "
+        body, problems = section.last_resort(body, problems, log)
+    log.problems = problems
+    if problems:
+        ctx.notes.append(f"section {plan_.heading!r}: kept attempt {log.accepted + 1} of {len(log.attempts)} "
                          f"with problems: {'; '.join(problems)}")
     return body, log
 

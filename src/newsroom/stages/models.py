@@ -16,7 +16,7 @@ class CandidateDraft(BaseModel):
     """One angle as the scout proposes it (the LLM's structured output)."""
 
     hook: str = Field(max_length=120, description="the news peg: why now")
-    thesis: str = Field(max_length=180, description="the argument the article makes")
+    thesis: str = Field(max_length=240, description="the argument the article makes")
     timeliness: int = Field(ge=1, le=5)
     evidence: int = Field(ge=1, le=5, description="how much evidence is available")
     contrarian: int = Field(ge=1, le=5, description="contrarian potential")

@@ -24,6 +24,7 @@ from newsroom.style.repetition import (
     words,
 )
 
+INVENTED = "uses figures it was not given:"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.MULTILINE)
 _LABEL = re.compile(r"^\s*(?:final answer|answer|section|paragraph \d+|here is [^:\n]{0,60})\s*:\s*",
                     re.IGNORECASE)
@@ -81,6 +82,83 @@ def _is_emphasis_only(paragraph: str) -> bool:
     return bool(_EMPHASIS.match(paragraph))
 
 
+# A closing paragraph that only sums up: the house style says to drop the summary (closing.weak-ending).
+_SUMMARY = re.compile(r"^(?:in (?:conclusion|summary|sum|closing)|to (?:conclude|sum up|summari[sz]e)|overall|"
+                      r"all in all|ultimately|in short|as we move forward|moving forward|looking ahead)\b[,:]?",
+                      re.IGNORECASE)
+_NOTE = re.compile(r"^(?:\*\*|__)?(?:note|disclaimer|n\.b\.)\s*:", re.IGNORECASE)
+_BOLD_LABEL = re.compile(r"^(?:\*\*|__)([^*_\n]{2,60}?):?(?:\*\*|__)\s*:?\s*")
+_LEAD_IN = re.compile(r":\s*$")
+
+
+def tidy(text: str) -> tuple[str, list[str]]:
+    """A sub-editor's pass over a drafted section: what the house style says to cut, cut.
+
+    Drops a closing paragraph that only sums up (the weak-ending rule's own advice), a "Note:"
+    paragraph, a lead-in that ends in a colon, and the bold labels a model puts before a sentence.
+    Returns the text and what was cut, for the writer's log. Everything else is the gate's to judge.
+    """
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    cuts: list[str] = []
+    kept = []
+    for paragraph in paragraphs:
+        if _NOTE.match(paragraph):
+            cuts.append("a note about the text")
+            continue
+        if _LEAD_IN.search(paragraph) and len(paragraph.split()) <= 40:
+            cuts.append("a lead-in ending in a colon")
+            continue
+        labelled = _BOLD_LABEL.sub("", paragraph)
+        if labelled != paragraph and labelled:
+            paragraph = labelled[:1].upper() + labelled[1:]
+        kept.append(paragraph)
+    if len(kept) > 1 and _SUMMARY.match(kept[-1]):
+        cuts.append("a closing paragraph that only sums up")
+        kept.pop()
+    return "\n\n".join(kept), cuts
+
+
+def cut_sentences(text: str, faulty: Callable[[str], bool]) -> tuple[str, int]:
+    """The last resort for sentence-level faults (an invented figure, a vague attribution): drop each
+    sentence that is ``faulty`` on its own. Returns the text and how many sentences went."""
+    out, removed = [], 0
+    for paragraph in text.split("\n\n"):
+        sentences = split_sentences(paragraph)
+        keep = [s for s in sentences if not faulty(s)]
+        removed += len(sentences) - len(keep)
+        if keep:
+            out.append(" ".join(keep))
+    return "\n\n".join(out), removed
+
+
+def drop_repeats(text: str, earlier: Sequence[str], threshold: float) -> tuple[str, int]:
+    """Drop sentences that repeat (or nearly repeat) an earlier one, here or in ``earlier`` sections."""
+    seen = [s for body in earlier for s in split_sentences(body)]
+    out, removed = [], 0
+    for paragraph in text.split("\n\n"):
+        sentences = split_sentences(paragraph)
+        keep = []
+        for sentence in sentences:
+            if repeats([sentence], min_words=6, threshold=threshold, earlier=seen):
+                removed += 1
+                continue
+            keep.append(sentence)
+            seen.append(sentence)
+        if keep:
+            out.append(" ".join(keep))
+    return "\n\n".join(out), removed
+
+
+def fit_length(text: str, max_words: int) -> tuple[str, int]:
+    """Drop whole paragraphs from the end until the text has at most ``max_words`` words (keeping one)."""
+    paragraphs = text.split("\n\n")
+    dropped = 0
+    while len(paragraphs) > 1 and len(" ".join(paragraphs).split()) > max_words:
+        paragraphs.pop()
+        dropped += 1
+    return "\n\n".join(paragraphs), dropped
+
+
 def judge(text: str, *, words_asked: int, finish_reason: str | None, earlier: Sequence[str],
           refs: References, limits: Degeneration, about: str = "",
           similarity: Callable[[str, str], float] | None = None,
@@ -99,6 +177,8 @@ def judge(text: str, *, words_asked: int, finish_reason: str | None, earlier: Se
         problems.append("ends mid-sentence")
     if len(tokens) < limits.min_words_share * words_asked:
         problems.append(f"too short: {len(tokens)} words of the {words_asked} asked for")
+    if len(tokens) > limits.max_words_share * words_asked:
+        problems.append(f"too long: {len(tokens)} words of the {words_asked} asked for")
     earlier_sentences = [s for body in earlier for s in split_sentences(body)]
     found = repeats(split_sentences(text), min_words=6, threshold=limits.near_duplicate, earlier=earlier_sentences)
     if found:
@@ -115,7 +195,7 @@ def judge(text: str, *, words_asked: int, finish_reason: str | None, earlier: Se
     if not figures_allowed:
         invented = statistics(text)
         if invented:
-            problems.append(f"uses figures it was not given: {', '.join(repr(f) for f in invented[:3])}")
+            problems.append(f"{INVENTED} {', '.join(repr(f) for f in invented[:3])}")
     if house is not None:
         problems.extend(house(text))
     if similarity is not None and about and len(tokens) >= 40:

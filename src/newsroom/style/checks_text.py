@@ -163,6 +163,23 @@ def exemplar_copy(doc: Document, rule: Rule) -> list[Hit]:
     return _copies(doc, exemplars, int(_params(rule).get("min_words", 12)), "a style exemplar") if exemplars else []
 
 
+_CODE = re.compile(r"^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1[ \t]*$|(`+)(?!`).+?(?<!`)\2(?!`)", re.MULTILINE | re.DOTALL)
+_ACTIVE = re.compile(r"""
+    <\s*/?\s*(?:script|iframe|object|embed|style|form|input|button|svg|math|link|meta|base|img|video|audio|
+                source|frame|frameset|applet|template|textarea|select)\b[^>]*>?   # tags that run, load or post
+  | <[a-z][^>]*?\bon[a-z]{3,}\s*=                                                # an inline event handler
+  | \]\(\s*(?:javascript|vbscript|data|file):                                      # an active Markdown link
+  | \b(?:href|src|action|formaction)\s*=\s*["']?\s*(?:javascript|vbscript|data):   # an active HTML attribute
+""", re.IGNORECASE | re.VERBOSE)
+
+
+def raw_html(doc: Document, rule: Rule) -> list[Hit]:
+    """HTML that would run, load or submit something when the article is rendered, and active links."""
+    text = _CODE.sub(lambda m: " " * len(m.group()), doc.text)  # code samples may show markup
+    return _capped([Hit(m.start(), m.end(), f"active markup {' '.join(m.group().split())[:60]!r}: a rendered "
+                        "page would run or load it") for m in _ACTIVE.finditer(text)], "pieces of active markup")
+
+
 TEXT_CHECKS = {
     "repetition": repetition,
     "near_duplicates": near_duplicates,
@@ -170,4 +187,5 @@ TEXT_CHECKS = {
     "unfinished": unfinished,
     "prompt_echo": prompt_echo,
     "exemplar_copy": exemplar_copy,
+    "raw_html": raw_html,
 }
