@@ -26,7 +26,7 @@ from newsroom.stages.sections import (
     tidy,
 )
 from newsroom.style.checker import Violation, check_text
-from newsroom.style.checks import statistics
+from newsroom.style.figures import find_figures
 from newsroom.style.hits import CheckContext
 from newsroom.style.repetition import ends_mid_sentence, trim_to_sentence
 
@@ -147,7 +147,7 @@ class Section:
 
     def faulty(self, sentence: str) -> bool:
         """A sentence the gate would block on its own: an invented figure, a vague attribution, a cliché."""
-        return bool((not self.brief.key_facts and statistics(sentence)) or house_violations(self.ctx, sentence))
+        return bool((not self.brief.key_facts and find_figures(sentence)) or house_violations(self.ctx, sentence))
 
     def last_resort(self, body: str, problems: list[str], log: SectionLog) -> tuple[str, list[str]]:
         """Cut what can be cut rather than publish it: faulty sentences, paragraphs past the length,
@@ -177,7 +177,9 @@ def write_section(ctx: StageContext, brief: Brief, index: int, *, earlier: list[
     base = spec.agents[spec.tasks["section"].agent]
     agent = AgentSpec(**{**base.model_dump(), "max_tokens": section.ask.max_tokens})
     points = "; ".join(plan_.points)
+    others = [f'"{s.heading}"' for i, s in enumerate(brief.sections) if i != index]
     values = {"title": brief.title, "thesis": brief.thesis, "heading": plan_.heading, "points": points,
+              "others": "the other parts cover " + ", ".join(others) if others else "it is the whole article",
               "facts": facts_line(brief), "rules": _rules(ctx, f"{plan_.heading}. {points}"),
               "words": section.ask.words, "paragraphs": section.ask.paragraphs, "revision_notes": notes}
     log = SectionLog(plan_.heading)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from newsroom.stages.context import Degeneration
-from newsroom.style.checks import statistics
+from newsroom.style.figures import find_figures
 from newsroom.style.repetition import (
     copied_runs,
     distinct_ratio,
@@ -108,6 +108,9 @@ def tidy(text: str) -> tuple[str, list[str]]:
         if _LEAD_IN.search(paragraph) and len(paragraph.split()) <= 40:
             cuts.append("a lead-in ending in a colon")
             continue
+        if len(paragraph.split()) < 20 and not re.search(r"[.!?…][\"'”’)]*$", paragraph.strip()):
+            cuts.append("a heading-like line")
+            continue
         labelled = _BOLD_LABEL.sub("", paragraph)
         if labelled != paragraph and labelled:
             paragraph = labelled[:1].upper() + labelled[1:]
@@ -193,7 +196,7 @@ def judge(text: str, *, words_asked: int, finish_reason: str | None, earlier: Se
     if copied:
         problems.append(f"copies {len(copied[0].split())} words of a style exemplar")
     if not figures_allowed:
-        invented = statistics(text)
+        invented = [f.text for f in find_figures(text)]
         if invented:
             problems.append(f"{INVENTED} {', '.join(repr(f) for f in invented[:3])}")
     if house is not None:

@@ -94,12 +94,6 @@ _RESPONDENTS = re.compile(r"""(?<![\d.])\d+(?:\.\d+)?\s?(?:%|per\s?cent|percent)
        want|wanted|claim|claimed)\b""", re.VERBOSE | re.IGNORECASE)
 
 
-def statistics(text: str) -> list[str]:
-    """The figures in ``text`` that the unsourced-statistic rule looks at (percentages, sums of money,
-    large counts, "two in five adults")."""
-    return [m.group().strip() for m in _STAT.finditer(text) if not _NOT_A_STATISTIC.match(text, m.end())]
-
-
 def _is_sourced(sentence: str) -> bool:
     sentence = _RESPONDENTS.sub(" ", sentence)
     if _SOURCE_WORDS.search(sentence) or _INSTITUTION.search(sentence):
