@@ -144,7 +144,7 @@ def test_a_fifo_inside_the_sources_directory_is_refused(tmp_path: Path) -> None:
         load_sources(notes)
 
 
-def test_load_sources_still_returns_the_same_sources(tmp_path: Path) -> None:
+def test_load_sources_folds_spaces_and_keeps_paragraphs(tmp_path: Path) -> None:
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "b_figures.txt").write_text("Rates rose   by\n\n2%.", encoding="utf-8")
@@ -152,7 +152,7 @@ def test_load_sources_still_returns_the_same_sources(tmp_path: Path) -> None:
     sources = load_sources(notes)
     assert [(s.id, s.title, s.path, s.text) for s in sources] == [
         ("S1", "Agency notes", "a.md", "# Agency notes The agency said so."),
-        ("S2", "b figures", "b_figures.txt", "Rates rose by 2%.")]
+        ("S2", "b figures", "b_figures.txt", "Rates rose by\n\n2%.")]
 
 
 def test_a_byte_order_mark_is_dropped(tmp_path: Path) -> None:

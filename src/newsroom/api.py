@@ -92,6 +92,20 @@ def build_context(settings: Settings, execution_id: str, model: ChatModel | None
     return ctx
 
 
+def _facts(state: ArticleState) -> list[dict[str, Any]]:
+    """Each figure of the draft, its sentence and where in the sources it was found (or not)."""
+    from newsroom.style.grounding import fact_table
+
+    text = state.draft
+    if not text:
+        return []
+    by_id = {s.id: s for s in state.sources}
+    cited = [by_id[i] for i in state.cited if i in by_id]
+    rest = [s for s in state.sources if s.id not in state.cited]
+    return fact_table(text, [(s.title, s.path, s.text) for s in cited + rest],
+                      state.brief.key_facts if state.brief else [])
+
+
 def _scores(state: ArticleState) -> dict[str, float | None]:
     if not state.rounds:
         return {}
@@ -116,6 +130,7 @@ def _review_document(ctx: StageContext, state: ArticleState, result: ArticleResu
         "sources": [{"id": s.id, "title": s.title, "path": s.path} for s in state.sources],
         "revision_history": [r.model_dump(mode="json") for r in state.rounds],
         "violations": state.rounds[-1].violations if state.rounds else [],
+        "facts": _facts(state),
         "editor_review": state.rounds[-1].review.model_dump() if state.rounds and state.rounds[-1].review else None,
         "writer_log": state.writer_log,
         "stage_seconds": state.stage_seconds,
@@ -223,6 +238,7 @@ def generate_article(topic: str | None = None, *, settings: Settings | None = No
     state, out, sources_arg = _start(topic, settings, sources, out_dir, execution_id, resume)
     started = time.perf_counter()
     ctx = build_context(settings, state.execution_id, model, progress, flag_provider, style_memory)
+    ctx.research = _research(ctx, state.sources)
     if resume is not None:
         ctx.metered.absorb(RoiLedger(settings.ledger_path).read().records)
         ctx.notes.append(f"resumed after: {', '.join(state.completed) or 'nothing'}")
@@ -246,6 +262,20 @@ def generate_article(topic: str | None = None, *, settings: Settings | None = No
         if ctx.style is not None:
             ctx.style.close()
         ctx.metered.close()
+
+
+def _research(ctx: StageContext, sources: list[Any]) -> Any:
+    """The run's sources, chunked and embedded (by meaning with the embedder, by words without)."""
+    from newsroom.stages.research import SourceIndex
+
+    if not sources:
+        return SourceIndex([])
+    embed = None
+    if ctx.similarity is not None:
+        from newsroom.style.embedder import MiniLMEmbedder
+
+        embed = MiniLMEmbedder().embed
+    return SourceIndex(sources, embed)
 
 
 def _claim_paths(ctx: StageContext, state: ArticleState, out_dir: Path) -> tuple[Path, Path]:

@@ -28,8 +28,8 @@ TASK_FIELDS: dict[str, dict[str, frozenset[str]]] = {
     "editorial": {"vote": frozenset({"topic", "focus", "candidates"}),
                   "brief": frozenset({"topic", "hook", "thesis", "sources", "min_sections", "max_sections",
                                       "facts_instruction"})},
-    "generate": {"section": frozenset({"title", "thesis", "heading", "points", "others", "facts", "rules",
-                                       "words", "paragraphs", "revision_notes"})},
+    "generate": {"section": frozenset({"title", "thesis", "heading", "points", "others", "facts", "sources",
+                                       "rules", "words", "paragraphs", "revision_notes"})},
     "quality_gate": {"review": frozenset({"topic", "thesis", "thesis_short", "draft"})},
 }
 

@@ -14,7 +14,7 @@ from newsroom.errors import NewsroomError
 from newsroom.stages.context import StageContext
 from newsroom.stages.discover import discover
 from newsroom.stages.editorial import editorial
-from newsroom.stages.generate import SectionLog, assemble, draft
+from newsroom.stages.generate import SectionLog, assemble, cited_sources, draft
 from newsroom.stages.models import Ballot, Brief, Candidate, Decision, GateRound, Source
 from newsroom.stages.quality_gate import ARTICLE_CHECKS, plan_revision, review
 
@@ -46,6 +46,7 @@ class ArticleState(BaseModel):
     section_notes: dict[int, str] = Field(default_factory=dict, description="revision notes per section")
     writer_log: list[dict[str, Any]] = Field(default_factory=list, description="every section attempt")
     output_paths: list[str] = Field(default_factory=list, description="the article and review files claimed")
+    cited: list[str] = Field(default_factory=list, description="ids of the sources the draft cites, in its order")
     ballots: list[Ballot] = Field(default_factory=list, description="board votes cast so far")
 
 
@@ -116,6 +117,7 @@ def step_generate(ctx: StageContext, state: ArticleState) -> None:
         draft(ctx, brief, state.sections, list(state.todo), notes=state.section_notes, revision=state.revision,
               on_section=keep_section)
     state.draft = assemble(brief, state.sections, state.sources, ctx.today(), state.topic)
+    state.cited = [s.id for s in cited_sources(state.sections, state.sources)[1]]
     _finish_step(ctx, state, step)
 
 
@@ -125,7 +127,9 @@ def step_quality_gate(ctx: StageContext, state: ArticleState) -> str:
         return state.rounds[-1].decision
     brief = assert_brief(state)
     with _timed(ctx, state, "quality_gate"):
-        round_ = review(ctx, state.draft, brief, state.revision, state.topic)
+        by_id = {s.id: s for s in state.sources}
+        round_ = review(ctx, state.draft, brief, state.revision, state.topic, [by_id[i] for i in state.cited],
+                        state.sources)
     state.rounds.append(round_)
     if round_.decision == "revise":
         state.revision += 1

@@ -58,7 +58,8 @@ def _read(path: Path, real: Path, index: int, *, follow: bool) -> Source:
     text = read_text_file(real, limit=MAX_BYTES, what="source", hint="give --sources text or Markdown files",
                           follow_symlinks=follow)
     heading = re.match(r"\s*#\s+(.+)", text)
-    text = re.sub(r"\s+", " ", text).strip()
+    # Whitespace folded within paragraphs, the paragraphs kept (the writer's chunks follow them).
+    text = "\n\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip())
     if not text:
         raise ConfigError(f"source {str(path)!r} is empty")
     title = heading.group(1).strip()[:80] if heading else path.stem.replace("_", " ").replace("-", " ")

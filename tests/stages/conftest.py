@@ -54,6 +54,47 @@ CLEAN_SECTIONS = [
     "money. If the passport rules work as intended, the value of a spent battery will depend less on the "
     "price of cobalt and more on how quickly a plant can identify what it has received.",
 ]
+# Three sections that take their figures from eval/sources/batteries (agency.md [1], prices.md [2],
+# union.md [3]) and cite them.
+GROUNDED_SECTIONS = [
+    "Shipments of spent lithium-ion packs to the region's licensed recyclers rose by 38% in 2025, to 41,000 "
+    "tonnes, according to the Northmoor Environment Agency [1]. Most of that growth came from electric cars "
+    "reaching the end of their first life, a stream that barely existed a decade ago. The agency counted 14 "
+    "licensed treatment sites, and two of them handled more than half of all the packs received [1]. That "
+    "concentration matters, because a single breakdown at either plant backs up the whole region. Packs wait "
+    "in yards that were never designed to hold them for weeks at a time, and the risk grows with every lorry "
+    "that arrives. Inspectors recorded 23 fires at storage yards during the year, most of them in packs that "
+    "had arrived without a label stating their chemistry [1]. Each unlabelled pack has to be opened and "
+    "tested by hand before anyone knows how to treat it, which slows every line and keeps more packs waiting "
+    "outside in the rain. Plant managers describe the same routine: a pack arrives, a technician checks its "
+    "casing for damage, drains what charge is left and only then decides which line can take it. None of "
+    "those steps can be hurried safely, and none of them was planned for the volumes now arriving at the "
+    "gates every morning from dealers, scrapyards and fleet operators across the region.",
+    "The money has moved against the recyclers at the same time. Recovered cobalt traded at an average of "
+    "£19,500 a tonne in 2025, down 27% on the year before, according to the Kestrel Metals Bulletin [2]. "
+    "Nickel-rich cells still pay, since a tonne of their black mass fetches about three times as much as a "
+    "tonne from iron-phosphate cells [2]. Carmakers, though, are moving to iron-phosphate designs to cut the "
+    "cost of their cars, which leaves the plants with more of the cheaper material every month. Seven of the "
+    "region's 14 recyclers now charge carmakers a gate fee for iron-phosphate packs, with a median of £310 a "
+    "tonne [2]. That reverses the old arrangement, under which every spent pack had a buyer, and it pushes "
+    "the cost of disposal back onto the firms that sold the cars in the first place. For the plants the "
+    "change is a relief, since a fee covers the handling whether or not metal prices recover. For carmakers "
+    "it is a new cost that their accounts did not foresee when the cars were sold, and several are now "
+    "talking to the plants about long contracts that would fix the fee for years ahead, in return for a "
+    "promise that their packs will be taken first when the yards are full.",
+    "People, not packs, are the bottleneck. The region has about 1,200 technicians certified to discharge "
+    "high-voltage packs, and recyclers have told the technicians' union that they will need 2,000 by 2027 [3]. "
+    "Aled Price, who speaks for the union, puts it plainly: the plants have packs and buyers for the metal, "
+    "but not the people who can open a pack without setting it alight [3]. Training a technician takes about "
+    "nine months, according to the union [3], so the gap will not close quickly even if colleges expand their "
+    "courses this year. Until it does, the plants will keep turning lorries away at the gate, and the yards "
+    "will keep filling with packs that nobody has yet opened, sorted or made safe. Colleges say the courses "
+    "are not the hard part; finding instructors who have done the work is. Most experienced technicians "
+    "can earn more on the plant floor than in a classroom, so the people best placed to teach the next "
+    "cohort are the ones the plants can least afford to release, and the shortage feeds itself.",
+]
+
+
 # Three distinct sections that break the house style (openings, cliches, an exclamation mark, a
 # weak ending) but are long, on topic and do not repeat themselves: the writer keeps them, the gate
 # sends them back.
@@ -134,7 +175,7 @@ def script(sections: list[list[str]], reviews: list[int] | None = None) -> Calla
             state["reviews"] += 1
             return json.dumps(editor_reply(request, passed=score >= 3))
         prompt = request.messages[-1].content
-        index = next(i for i, h in enumerate(HEADINGS) if f'"{h}"' in prompt)
+        index = next(i for i, h in enumerate(HEADINGS) if f'part headed "{h}"' in prompt)
         texts = sections[min(1 if REVISION_HEADER in prompt else 0, len(sections) - 1)]
         return texts[index % len(texts)]
 

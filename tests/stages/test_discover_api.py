@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from newsroom.api import agenerate_article, discover_topics
+from newsroom.api import agenerate_article, discover_topics, generate_article
 from newsroom.errors import ConfigError
 from newsroom.llm.scripted import ScriptedModel
 from newsroom.roi.ledger import RoiLedger
 
-from .conftest import CLEAN_SECTIONS, script, scripted_settings
+from .conftest import CLEAN_SECTIONS, GROUNDED_SECTIONS, script, scripted_settings
+
+NOTES = Path(__file__).resolve().parents[2] / "eval" / "sources" / "batteries"
 
 pytestmark = pytest.mark.slow
 
@@ -32,22 +34,38 @@ def test_discover_topics_ranks_candidates_and_meters_the_call(flow_workspace: Pa
     assert "from this side: what the evidence shows so far" in prompts[2]
 
 
-def test_sources_reach_the_brief_the_writer_and_the_references(flow_workspace: Path) -> None:
-    notes = flow_workspace / "notes"
-    notes.mkdir()
-    (notes / "agency.md").write_text("# Environment Agency return\nShipments of spent cells rose 38% in 2025.\n")
-    (notes / "quotes.txt").write_text("The plant manager said: we turn away one load in five.\n")
-    model = ScriptedModel(default=script([CLEAN_SECTIONS]))
+def test_sources_are_retrieved_cited_and_listed_exactly(flow_workspace: Path) -> None:
+    model = ScriptedModel(default=script([GROUNDED_SECTIONS]))
     result = asyncio.run(agenerate_article("battery recycling", settings=scripted_settings(flow_workspace),
-                                           model=model, sources=notes, out_dir=flow_workspace / "out"))
-    assert result.status == "published"
+                                           model=model, sources=NOTES, out_dir=flow_workspace / "out"))
+    assert result.status == "published", result.reason
     prompts = [c.request.messages[-1].content for c in model.calls]
-    assert "Shipments of spent cells rose 38% in 2025" in prompts[0]  # the scout
-    assert any("[S1] Environment Agency return" in p and "[S2] quotes" in p for p in prompts)  # the brief
+    assert "Shipments of spent lithium-ion packs" in prompts[0]  # the scout saw the notes
+    assert any("[S1] Northmoor Environment Agency" in p for p in prompts)  # the brief
+    writer = [p for c, p in zip(model.calls, prompts, strict=True) if c.request.output_type is None]
+    assert all("Sources:\n[" in p and "put the source's number in brackets" in p for p in writer)
     article = Path(result.article_path).read_text()
-    assert "## References\n\n1. Environment Agency return (agency.md)\n2. quotes (quotes.txt)" in article
+    assert article.rstrip().endswith(
+        "## References\n\n1. Northmoor Environment Agency: waste battery return, 2025 (agency.md)\n"
+        "2. Metal prices and gate fees: notes from the Kestrel Metals Bulletin (prices.md)\n"
+        "3. Interview notes: Aled Price, Northmoor Technicians' Union (union.md)")
     review = json.loads(Path(result.review_path).read_text())
-    assert [s["id"] for s in review["sources"]] == ["S1", "S2"]
+    assert review["violations"] == []
+    facts = review["facts"]
+    assert {f["figure"] for f in facts} >= {"38%", "41,000 tonnes", "£19,500", "27%", "£310", "1,200", "2,000"}
+    assert all(f["source"] and f["found"] != "not found" for f in facts)
+    assert {f["figure"]: f["source"] for f in facts}["£310"].endswith("(prices.md)")
+
+
+def test_figures_without_sources_are_caught_before_the_gate(flow_workspace: Path) -> None:
+    model = ScriptedModel(default=script([GROUNDED_SECTIONS, CLEAN_SECTIONS]))
+    result = generate_article("battery recycling", settings=scripted_settings(flow_workspace), model=model,
+                              out_dir=flow_workspace / "out")
+    review = json.loads(Path(result.review_path).read_text())
+    first = review["writer_log"][0]["attempts"][0]["problems"]
+    assert any("not grounded (no source was given)" in p for p in first), first
+    assert "Sources:" not in model.calls[-2].request.messages[-1].content
+    assert result.status == "published" and review["facts"] == []
 
 
 def test_bad_topics_are_config_errors(flow_workspace: Path) -> None:

@@ -102,8 +102,10 @@ def test_rejected_after_max_revisions_says_why(flow_workspace: Path) -> None:
     # the ledger has exactly the writer's logged attempts.
     assert [(r["stage"], r["agent"]) for r in calls] == PUBLISH_CALLS[:7] + _writer_calls(review)
     assert all(len(e["attempts"]) == 3 and e["attempts"][0]["problems"] for e in review["writer_log"])
-    assert {v["category"] for v in review["violations"]} >= {"opening", "cliche", "punctuation", "closing"}
-    assert result.reason and ("high" in result.reason or "critical" in result.reason)
+    # The writer cut what the gate would block sentence by sentence; the article stays short.
+    assert "cliche" in {v["category"] for v in review["violations"]}
+    assert result.reason and "high structure.word-count" in result.reason
+    assert any(entry["cuts"] for entry in review["writer_log"])
     # A retry is told what was wrong; a revision is told the gate's findings for its section.
     prompts = [c.request.messages[-1].content for c in model.calls if c.request.output_type is None]
     assert "This part was sent back" not in prompts[0] and "too short: 1" in prompts[1]

@@ -92,12 +92,15 @@ def test_assemble_builds_front_matter_sections_and_references() -> None:
     draft = BriefDraft(title_ideas=["T"], sections=[
         SectionPlan(heading="One", points=["p"]), SectionPlan(heading="Two.", points=["p"])])
     brief = to_brief(draft, "A thesis.", "battery recycling", [], 4)
-    sources = [Source(id="S1", title="Agency notes", path="notes.md", text="x")]
-    text = assemble(brief, ["Body one.", "Body two."], sources, "2026-01-02", "battery recycling")
+    sources = [Source(id="S1", title="Agency notes", path="notes.md", text="x"),
+               Source(id="S2", title="Never cited", path="other.md", text="y"),
+               Source(id="S3", title="Union survey", path="survey.md", text="z")]
+    text = assemble(brief, ["Body one [3].", "Body two [1, 3]."], sources, "2026-01-02", "battery recycling")
     assert text.startswith('---\nlayout: post\ntitle: "T"\ndate: 2026-01-02\n')
-    assert 'description: "A thesis."' in text and "## One\n\nBody one." in text and "## Two\n" in text
-    assert text.rstrip().endswith("## References\n\n1. Agency notes (notes.md)")
-    assert sections(text) == ["One\n\nBody one.", "Two\n\nBody two."]
+    assert 'description: "A thesis."' in text and "## One\n\nBody one [1]." in text and "## Two\n" in text
+    # Exactly the cited sources, in the order first cited, and the citations numbered to match.
+    assert text.rstrip().endswith("## References\n\n1. Union survey (survey.md)\n2. Agency notes (notes.md)")
+    assert sections(text) == ["One\n\nBody one [1].", "Two\n\nBody two [2, 1]."]
 
 
 @pytest.mark.parametrize(("passed", "score", "revision", "max_rev", "expected"), [
@@ -203,3 +206,15 @@ def test_brief_drops_generic_sections_when_enough_specific_ones_remain() -> None
 def test_clean_title_drops_labels_and_refuses_template_slots() -> None:
     assert clean_title("Title 1: Why roads fall", "fallback") == "Why roads fall"
     assert clean_title("[Title]", "fallback") == "fallback"
+
+
+def test_the_brief_finishes_cut_off_headings_and_drops_repeated_ones() -> None:
+    head = "Why tearing down motorways is not just about economy; it's about"
+    draft = BriefDraft(title_ideas=["Why tearing down urban motorways is about social justice and"], sections=[
+        SectionPlan(heading=head, points=["Safety on the new streets"]),
+        SectionPlan(heading=head, points=["Who loses their homes"]),
+        SectionPlan(heading=head, points=["Safety on the new streets"])])
+    brief = to_brief(draft, "Roads go.", "roads", [], 4, 3)
+    assert brief.title == "Why tearing down urban motorways is about social justice"
+    assert [s.heading for s in brief.sections] == ["Why tearing down motorways is not just about economy",
+                                                   "Who loses their homes", "Safety on the new streets"]

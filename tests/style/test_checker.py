@@ -29,6 +29,10 @@ CLEAN = yaml.safe_load((FIXTURES / "clean_prose.yaml").read_text(encoding="utf-8
 PLANTED: dict[str, list[str]] = yaml.safe_load((FIXTURES / "planted.yaml").read_text(encoding="utf-8"))
 ARTICLE = (FIXTURES / "article_ok.md").read_text(encoding="utf-8")
 SEMANTIC_CHECKS = ("topic_drift",)  # rules that need the MiniLM embedder (loaded once, so marked slow)
+GROUNDING_CHECKS = ("ungrounded_figure", "citation_unsupported", "citation_missing")
+# The one source the grounding rules' examples are checked against.
+SOURCE = ("Agency return", "Shipments of spent cells rose 38% in 2025, the Environment Agency said. "
+          "About 4,000 technicians qualified.")
 EXAMPLES = [pytest.param(r, i, ex, id=f"{r.id}#{i}",
                          marks=[pytest.mark.slow] if r.check in SEMANTIC_CHECKS else [])
             for r in default_pack().rules for i, ex in enumerate(r.examples)]
@@ -49,6 +53,9 @@ def test_every_example_is_flagged_by_its_own_rule(rule: Any, index: int, example
         from newsroom.style.embedder import text_similarity
 
         result = check_text(example, fragment=rule.fragment, context=CheckContext(similarity=text_similarity))
+        assert rule.id in [v.rule_id for v in result.violations]
+    elif rule.check in GROUNDING_CHECKS:
+        result = check_text(example, fragment=rule.fragment, context=CheckContext(sources=(SOURCE,)))
         assert rule.id in [v.rule_id for v in result.violations]
     else:
         assert rule.id in ids(example, fragment=rule.fragment)

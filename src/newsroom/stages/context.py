@@ -64,6 +64,7 @@ class GenerateConfig(BaseModel):
     style_rules: int = Field(default=2, ge=0)
     exemplars: int = Field(default=0, ge=0)
     max_attempts: int = Field(default=3, ge=1, le=10)
+    source_chunks: int = Field(default=4, ge=0, le=20)
     degeneration: Degeneration = Degeneration()
 
 
@@ -132,3 +133,4 @@ class StageContext:
     similarity: Callable[[str, str], float] | None = None
     prompts: tuple[str, ...] = ()  # the fixed text of every prompt the crews send (the echo checks)
     pack: Any = None  # the house-style pack (``style.pack.Pack``) the gate checks against
+    research: Any = None  # the run's sources, chunked and embedded (``stages.research.SourceIndex``)

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from newsroom.crews import AgentSpec, run_task
 from newsroom.errors import StageError
 from newsroom.stages.context import Persona, StageContext
-from newsroom.stages.models import Ballot, Brief, BriefDraft, Candidate, Decision, Source, Vote
+from newsroom.stages.models import Ballot, Brief, BriefDraft, Candidate, Decision, SectionPlan, Source, Vote
+from newsroom.style.figures import find_figures, same_figure
+from newsroom.style.repetition import similarity, words
 
 TITLE_MAX = 90
 DESCRIPTION_MAX = 160
@@ -62,14 +64,27 @@ _LABEL = re.compile(r"^(?:title|headline|heading|thesis|hook|angle|topic|idea)(?
                     re.IGNORECASE)
 
 
+_DANGLING = re.compile(r"(?:[\s,;:–-]+(?:and|or|but|nor|of|to|the|a|an|about|with|for|from|in|on|at|by|as|that|"
+                       r"which|who|than|its|their|it's|is|are|was|were|be|not|into|because)?)+$", re.IGNORECASE)
+
+
+def finish_phrase(text: str) -> str:
+    """Cut a heading or title cut off mid-phrase back to a complete one ("... justice and" -> "... justice")."""
+    previous = None
+    while previous != text:
+        previous, text = text, _DANGLING.sub("", text).strip()
+    return text
+
+
 def clean_title(text: str, fallback: str) -> str:
     """A usable headline from the editor's title idea: no quotes, labels ("Title 1: ..."), final
-    punctuation or shouting; ``fallback`` when nothing usable is left."""
+    punctuation, shouting or dangling last word; ``fallback`` when nothing usable is left."""
     title = re.sub(r"\s+", " ", text).strip().strip("\"'“”*#").strip()
     title = _LABEL.sub("", title).strip().strip("\"'“”*")
     title = title.rstrip(".!?:;,").replace("!", "")
     if len(title) > TITLE_MAX:
         title = title[:TITLE_MAX].rsplit(" ", 1)[0]
+    title = finish_phrase(title)
     if not title or title.isupper() and len(title) > 4 or re.search(r"[\[\]{}<>]", title):
         title = fallback
     return title
@@ -89,6 +104,34 @@ GENERIC_HEADINGS = re.compile(r"^(?:introduction|conclusions?|summary|overview|b
                               r"closing thoughts|the bottom line|wrap-?up)\b", re.IGNORECASE)
 
 
+def _distinct_sections(sections: list[SectionPlan], title: str) -> list[SectionPlan]:
+    """Headings finished as phrases; a section whose heading repeats the title or an earlier heading
+    takes its first point as its heading, or goes when that repeats too."""
+    kept: list[SectionPlan] = []
+    seen = [words(title)]
+
+    def repeats_seen(text: str) -> bool:
+        return any(similarity(words(text), other) >= 0.8 for other in seen)
+
+    for section in sections:
+        heading = finish_phrase(section.heading.strip().rstrip(".:"))
+        if not heading or repeats_seen(heading):
+            heading = clip(finish_phrase(section.points[0].rstrip(".")), 60).rstrip("…")
+        if heading and not repeats_seen(heading):
+            kept.append(section.model_copy(update={"heading": heading}))
+            seen.append(words(heading))
+    return kept or sections
+
+
+def grounded_facts(facts: list[str], sources: list[Source]) -> list[str]:
+    """The brief's key facts whose every figure is in a source (with no sources, none: a model's own
+    "facts" are where invented figures come from)."""
+    if not sources:
+        return []
+    known = [f for s in sources for f in find_figures(s.text)]
+    return [fact for fact in facts if all(any(same_figure(f, k) for k in known) for f in find_figures(fact))]
+
+
 def first_sentence(text: str) -> str:
     """The first sentence of ``text`` (a thesis is one sentence; a cut-off second one is dropped)."""
     text = re.sub(r"\s+", " ", text).strip()
@@ -103,9 +146,10 @@ def to_brief(draft: BriefDraft, thesis: str, topic: str, sources: list[Source], 
     specific ones remain."""
     fallback = topic.strip()[:1].upper() + topic.strip()[1:]
     title = next((clean_title(t, "") for t in draft.title_ideas if clean_title(t, "")), fallback)
-    facts = draft.key_facts if sources else []
-    specific = [s for s in draft.sections if not GENERIC_HEADINGS.match(s.heading.strip())]
-    sections = specific if len(specific) >= min_sections else draft.sections
+    facts = grounded_facts(draft.key_facts, sources)
+    sections = _distinct_sections(draft.sections, title)
+    specific = [s for s in sections if not GENERIC_HEADINGS.match(s.heading.strip())]
+    sections = specific if len(specific) >= min_sections else sections
     thesis = first_sentence(thesis)
     return Brief(**{**draft.model_dump(), "sections": sections[:max_sections], "key_facts": facts},
                  thesis=thesis, title=title, description=clip(thesis or topic, DESCRIPTION_MAX),

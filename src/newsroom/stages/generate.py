@@ -16,6 +16,7 @@ from typing import Any
 from newsroom.crews import AgentSpec, run_task_detail
 from newsroom.stages.context import StageContext
 from newsroom.stages.models import Brief, SectionPlan, Source
+from newsroom.stages.research import format_chunks
 from newsroom.stages.sections import (
     References,
     clean_section,
@@ -26,7 +27,7 @@ from newsroom.stages.sections import (
     tidy,
 )
 from newsroom.style.checker import Violation, check_text
-from newsroom.style.figures import find_figures
+from newsroom.style.citations import references, renumber
 from newsroom.style.hits import CheckContext
 from newsroom.style.repetition import ends_mid_sentence, trim_to_sentence
 
@@ -80,27 +81,38 @@ def front_matter(brief: Brief, date: str, topic: str) -> str:
         f"description: {_yaml_str(brief.description)}", "---", ""])
 
 
-def references(sources: list[Source]) -> str:
-    if not sources:
-        return ""
-    lines = [f"{i}. {s.title} ({s.path})" for i, s in enumerate(sources, start=1)]
-    return "## References\n\n" + "\n".join(lines) + "\n"
+def cited_sources(bodies: list[str], sources: list[Source]) -> tuple[list[str], list[Source]]:
+    """The bodies with their citations numbered in order of first citation, and the sources they
+    cite in that order (exactly those: an uncited source is not listed)."""
+    renumbered, order = renumber(bodies, len(sources))
+    return renumbered, [sources[n - 1] for n in order]
 
 
 def assemble(brief: Brief, bodies: list[str], sources: list[Source], date: str, topic: str) -> str:
+    """The article: front matter, the sections, and References listing exactly the cited sources."""
+    bodies, cited = cited_sources(bodies, sources)
     parts = [front_matter(brief, date, topic)]
     for section, body in zip(brief.sections, bodies, strict=False):
         parts.append(f"## {section.heading.strip().rstrip('.:')}\n\n{body}\n")
-    refs = references(sources)
+    refs = references([(s.title, s.path) for s in cited])
     if refs:
         parts.append(refs)
     return "\n".join(parts)
 
 
-def facts_line(brief: Brief) -> str:
-    if not brief.key_facts:
-        return NO_FIGURES
-    return "Facts you may use, with their sources: " + "; ".join(brief.key_facts)
+def facts_line(brief: Brief, has_sources: bool) -> str:
+    if has_sources:
+        facts = f" Facts you may also use: {'; '.join(brief.key_facts)}." if brief.key_facts else ""
+        return ("Take every figure from the sources below, and put the source's number in brackets after each "
+                f"claim taken from it, like [2].{facts}")
+    return NO_FIGURES
+
+
+def sources_block(ctx: StageContext, query: str) -> str:
+    if ctx.research is None or not ctx.research.sources:
+        return ""
+    chunks = ctx.research.search(query, ctx.flow.generate.source_chunks)
+    return "Sources:\n" + format_chunks(chunks) if chunks else ""
 
 
 def _rules(ctx: StageContext, text: str) -> str:
@@ -112,8 +124,10 @@ def _rules(ctx: StageContext, text: str) -> str:
 
 
 def house_violations(ctx: StageContext, text: str) -> list[Violation]:
-    """What the gate would block in this text on its own (critical and high text-level rules)."""
-    context = CheckContext(prompts=(*ctx.prompts, REVISION_HEADER))
+    """What the gate would block in this text on its own (critical and high text-level rules), its
+    figures and citations checked against every source in their own numbering."""
+    sources = tuple((s.title, s.text) for s in (ctx.research.sources if ctx.research else []))
+    context = CheckContext(prompts=(*ctx.prompts, REVISION_HEADER), sources=sources)
     result = check_text(text, fragment=True, pack=ctx.pack, context=context)
     return [v for v in result.violations if v.severity in ("critical", "high")]
 
@@ -143,11 +157,11 @@ class Section:
         return judge(body, words_asked=self.ask.words, finish_reason=finish, earlier=self.earlier, refs=self.refs,
                      limits=self.ctx.flow.generate.degeneration, similarity=self.ctx.similarity,
                      about=f"{self.brief.title}. {plan_.heading}. {'; '.join(plan_.points)}",
-                     house=lambda text: house_problems(self.ctx, text), figures_allowed=bool(self.brief.key_facts))
+                     house=lambda text: house_problems(self.ctx, text))
 
     def faulty(self, sentence: str) -> bool:
         """A sentence the gate would block on its own: an invented figure, a vague attribution, a cliché."""
-        return bool((not self.brief.key_facts and find_figures(sentence)) or house_violations(self.ctx, sentence))
+        return bool(house_violations(self.ctx, sentence))
 
     def last_resort(self, body: str, problems: list[str], log: SectionLog) -> tuple[str, list[str]]:
         """Cut what can be cut rather than publish it: faulty sentences, paragraphs past the length,
@@ -178,9 +192,11 @@ def write_section(ctx: StageContext, brief: Brief, index: int, *, earlier: list[
     agent = AgentSpec(**{**base.model_dump(), "max_tokens": section.ask.max_tokens})
     points = "; ".join(plan_.points)
     others = [f'"{s.heading}"' for i, s in enumerate(brief.sections) if i != index]
+    sources = sources_block(ctx, f"{plan_.heading}. {points}")
     values = {"title": brief.title, "thesis": brief.thesis, "heading": plan_.heading, "points": points,
               "others": "the other parts cover " + ", ".join(others) if others else "it is the whole article",
-              "facts": facts_line(brief), "rules": _rules(ctx, f"{plan_.heading}. {points}"),
+              "facts": facts_line(brief, bool(sources)), "sources": sources,
+              "rules": _rules(ctx, f"{plan_.heading}. {points}"),
               "words": section.ask.words, "paragraphs": section.ask.paragraphs, "revision_notes": notes}
     log = SectionLog(plan_.heading)
     drafts: list[tuple[str, list[str]]] = []

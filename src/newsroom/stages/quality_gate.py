@@ -23,7 +23,17 @@ from typing import Any
 from newsroom.crews import run_task
 from newsroom.stages.context import StageContext
 from newsroom.stages.generate import REVISION_HEADER
-from newsroom.stages.models import CHECKS, Brief, CheckResult, EditorReview, Fix, GateRound, QuotedFix, Review
+from newsroom.stages.models import (
+    CHECKS,
+    Brief,
+    CheckResult,
+    EditorReview,
+    Fix,
+    GateRound,
+    QuotedFix,
+    Review,
+    Source,
+)
 from newsroom.style.checker import check_text
 from newsroom.style.hits import CheckContext
 from newsroom.style.repetition import similarity, split_sentences, words
@@ -181,10 +191,14 @@ def _thesis_clause(thesis: str) -> str:
     return clause[:1].lower() + clause[1:] if clause[:2] != clause[:2].upper() else clause
 
 
-def check_context(ctx: StageContext, topic: str, brief: Brief) -> CheckContext:
-    """What the gate compares a draft with: the run's prompts, the pack's exemplars and the brief."""
+def check_context(ctx: StageContext, topic: str, brief: Brief, cited: list[Source],
+                  sources: list[Source]) -> CheckContext:
+    """What the gate compares a draft with: the run's prompts, the pack's exemplars, the brief, and
+    the sources (``cited`` in the article's numbering; every source and brief fact as evidence)."""
     return CheckContext(prompts=(*ctx.prompts, REVISION_HEADER), exemplars=None,
-                        topic=f"{topic}. {brief.title}. {brief.thesis}", similarity=ctx.similarity)
+                        topic=f"{topic}. {brief.title}. {brief.thesis}", similarity=ctx.similarity,
+                        sources=tuple((s.title, s.text) for s in cited),
+                        evidence=tuple(s.text for s in sources) + tuple(brief.key_facts))
 
 
 def editor(ctx: StageContext, body: str, topic: str, thesis: str) -> Review:
@@ -195,10 +209,11 @@ def editor(ctx: StageContext, body: str, topic: str, thesis: str) -> Review:
     return verify(raw, body[:DRAFT_CHARS], topic=topic, thesis=thesis, semantic=ctx.similarity)
 
 
-def review(ctx: StageContext, markdown: str, brief: Brief, revision: int, topic: str = "") -> GateRound:
+def review(ctx: StageContext, markdown: str, brief: Brief, revision: int, topic: str = "",
+           cited: list[Source] | None = None, sources: list[Source] | None = None) -> GateRound:
     """Check and review one draft; returns the round with its decision."""
-    result = check_text(markdown, fragment=False, pack=ctx.pack, context=check_context(ctx, topic or brief.title,
-                                                                                       brief))
+    context = check_context(ctx, topic or brief.title, brief, cited or [], sources or [])
+    result = check_text(markdown, fragment=False, pack=ctx.pack, context=context)
     violations = list(result.as_dict()["violations"])
     checked: Review | None = None
     skipped = None if ctx.flags.get("llm_review", True) else "flag llm_review is off"

@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from newsroom.stages.context import Degeneration
-from newsroom.style.figures import find_figures
 from newsroom.style.repetition import (
     copied_runs,
     distinct_ratio,
@@ -24,7 +23,6 @@ from newsroom.style.repetition import (
     words,
 )
 
-INVENTED = "uses figures it was not given:"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.MULTILINE)
 _LABEL = re.compile(r"^\s*(?:final answer|answer|section|paragraph \d+|here is [^:\n]{0,60})\s*:\s*",
                     re.IGNORECASE)
@@ -108,7 +106,7 @@ def tidy(text: str) -> tuple[str, list[str]]:
         if _LEAD_IN.search(paragraph) and len(paragraph.split()) <= 40:
             cuts.append("a lead-in ending in a colon")
             continue
-        if len(paragraph.split()) < 20 and not re.search(r"[.!?…][\"'”’)]*$", paragraph.strip()):
+        if len(paragraph.split()) <= 25 and not re.search(r"[.!?…][\"'”’)]*$", paragraph.strip()):
             cuts.append("a heading-like line")
             continue
         labelled = _BOLD_LABEL.sub("", paragraph)
@@ -165,12 +163,11 @@ def fit_length(text: str, max_words: int) -> tuple[str, int]:
 def judge(text: str, *, words_asked: int, finish_reason: str | None, earlier: Sequence[str],
           refs: References, limits: Degeneration, about: str = "",
           similarity: Callable[[str, str], float] | None = None,
-          house: Callable[[str], list[str]] | None = None, figures_allowed: bool = True) -> list[str]:
+          house: Callable[[str], list[str]] | None = None) -> list[str]:
     """The problems that disqualify a drafted section (empty: it may join the article).
 
     ``house`` returns the house-style problems the gate would block on (the writer checks its own
-    work before the gate does); ``figures_allowed=False`` (no sources, no facts) makes any figure a
-    problem, since the model can only have invented it.
+    work before the gate does), figures not in the sources and citations that do not hold included.
     """
     problems = []
     tokens = words(text)
@@ -195,10 +192,6 @@ def judge(text: str, *, words_asked: int, finish_reason: str | None, earlier: Se
     copied = copied_runs(text, refs.exemplar_grams, limits.copy_words)
     if copied:
         problems.append(f"copies {len(copied[0].split())} words of a style exemplar")
-    if not figures_allowed:
-        invented = [f.text for f in find_figures(text)]
-        if invented:
-            problems.append(f"{INVENTED} {', '.join(repr(f) for f in invented[:3])}")
     if house is not None:
         problems.extend(house(text))
     if similarity is not None and about and len(tokens) >= 40:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from bisect import bisect_right
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from newsroom.style.checks_text import TEXT_CHECKS, repeated_words
+from newsroom.style.grounding import citation_missing, citation_unsupported, ungrounded_figure
 from newsroom.style.hits import CheckFn, Hit
-from newsroom.style.markdown import Block, Document
+from newsroom.style.markdown import Block, Document, Heading
 
 if TYPE_CHECKING:
     from newsroom.style.pack import Rule
@@ -43,7 +43,7 @@ _SOURCE_WORDS = re.compile(rf"""\b(?:
     show(?:s|ed|n)?|published|publishes|released|releases|announced|announces|counts|{_PASSIVE}counted|
     tally|tallies|tallied|recorded|records|measured|measures|surveys?|surveyed|polls?|polled|pollsters?|
     study|studies|census|forecasts|{_PASSIVE}predicted|predicts|projects|expects|wrote|writes|notes|noted|
-    argues|argued|claims|claimed|cites|cited|citing|quoted|disclosed|filings?|revealed|reveals|confirmed|
+    argues|argued|claims|claimed|cites|cited|citing|quoted|disclosed|credits|credited|blames|blamed|attributes|filings?|revealed|reveals|confirmed|
     confirms|compiled|analysis|analysts?|economists?|researchers?|scientists?|statisticians?|
     spokes(?:man|men|woman|women|person)|accounts|results|
     (?:official|government|national|latest|new|its|their|published|company|federal)\s+
@@ -102,38 +102,27 @@ def _is_sourced(sentence: str) -> bool:
                for m in _ACRONYM.finditer(sentence))
 
 
+_CITED = re.compile(r"\[\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\](?!\()")
+
+
 def _unsourced_in_block(doc: Document, block: Block) -> list[Hit]:
+    """The first figure of each sentence, in a paragraph none of whose sentences names a source or
+    cites one ([n])."""
     spans = doc.sentences(block)
-    starts = [s for s, _ in spans]
-    first_stat: dict[int, re.Match[str]] = {}  # sentence index -> its first statistic
+    firsts: dict[tuple[int, int], re.Match[str]] = {}
     for m in _STAT.finditer(doc.masked, block.start, block.end):
-        i = max(0, bisect_right(starts, m.start()) - 1)
-        if i not in first_stat and not _NOT_A_STATISTIC.match(doc.masked, m.end()):
-            first_stat[i] = m
-    sourced: dict[int, bool] = {}  # sentence index -> names a source (computed only when needed)
-
-    def names_source(j: int) -> bool:
-        if j not in sourced:
-            sourced[j] = _is_sourced(doc.masked[spans[j][0]:spans[j][1]])
-        return sourced[j]
-
-    hits: list[Hit] = []
-    covered, scanned = False, 0  # covered: a source in some sentence before `scanned`
-    for i, stat in sorted(first_stat.items()):
-        while scanned <= i and not covered:
-            covered, scanned = names_source(scanned), scanned + 1
-        # A source anywhere earlier in the paragraph, in this sentence or in the next one.
-        if covered or (i + 1 < len(spans) and names_source(i + 1)):
-            continue
-        hits.append(Hit(stat.start(), stat.end(), f"the figure {stat.group().strip()!r} has no named "
-                        "source in this sentence or the ones beside it"))
-    return hits
+        span = next((sp for sp in spans if sp[0] <= m.start() < sp[1]), (block.start, block.end))
+        if span not in firsts and not _NOT_A_STATISTIC.match(doc.masked, m.end()):
+            firsts[span] = m
+    if not firsts or any(_is_sourced(doc.masked[s:e]) or _CITED.search(doc.text[s:e]) for s, e in spans):
+        return []
+    return [Hit(m.start(), m.end(), f"the figure {m.group().strip()!r} has no named source anywhere in its "
+                "paragraph") for m in firsts.values()]
 
 
 def unsourced_statistic(doc: Document, rule: Rule) -> list[Hit]:
-    """A percentage or large figure with no attribution or named source in the same sentence, the
-    next one, or any earlier sentence of the same paragraph (a source named at the top of a
-    paragraph covers the figures that follow it)."""
+    """A percentage or large figure in a paragraph that names no source anywhere: a source named
+    before or after the figure, in any sentence of its paragraph, or a citation [n], covers it."""
     return [hit for block in doc.prose_blocks for hit in _unsourced_in_block(doc, block)]
 
 
@@ -251,6 +240,42 @@ def title_placeholder(doc: Document, rule: Rule) -> list[Hit]:
                       if _FIELD_TITLE.match(t.strip().strip("*_\"'“”")) else None)
 
 
+_DANGLING = re.compile(r"(?:\b(?:and|or|but|nor|of|to|the|a|an|about|with|for|from|in|on|at|by|as|that|which|who|"
+                       r"whose|than|its|their|it's|is|are|was|were|be|not|into|onto|over|between|because)|[,;:–-])$",
+                       re.IGNORECASE)
+
+
+def _headings(doc: Document) -> list[Heading]:
+    return [h for h in doc.headings if h.level == 2]
+
+
+def unfinished_heading(doc: Document, rule: Rule) -> list[Hit]:
+    """A title or heading that stops on a word that cannot end one ("... social justice and"): a
+    generation cut off at its length limit."""
+    hits = [Hit(0, 0, f"the title {t!r} stops mid-phrase", line=line)
+            for t, line in [_title(doc) or ("", 1)] if t.strip() and _DANGLING.search(t.strip())]
+    hits += [Hit(h.start, h.start, f"the heading {h.text!r} stops mid-phrase")
+             for h in _headings(doc) if _DANGLING.search(h.text.strip().rstrip(".?!"))]
+    return hits
+
+
+def duplicate_headings(doc: Document, rule: Rule) -> list[Hit]:
+    """A ``##`` heading that repeats an earlier one (or the title), word for word or nearly."""
+    from newsroom.style.repetition import similarity, words
+
+    threshold = float(rule.params.get("threshold", 0.8))
+    found = _title(doc)
+    seen: list[tuple[list[str], str]] = [(words(found[0]), "the title")] if found and found[0].strip() else []
+    hits = []
+    for h in _headings(doc):
+        tokens = words(h.text)
+        twin = next((name for other, name in seen if tokens and similarity(tokens, other) >= threshold), None)
+        if twin is not None:
+            hits.append(Hit(h.start, h.start, f"the heading {h.text!r} repeats {twin}"))
+        seen.append((tokens, f"the heading on line {h.line}"))
+    return hits
+
+
 def topic_drift(doc: Document, rule: Rule) -> list[Hit]:
     """A body far in meaning from what it is meant to be about (its brief, or its title and description)."""
     context = doc.context
@@ -352,6 +377,8 @@ CHECKS: dict[str, CheckFn] = {
     "title_caps": title_caps,
     "title_exclamation": title_exclamation,
     "title_placeholder": title_placeholder,
+    "unfinished_heading": unfinished_heading,
+    "duplicate_headings": duplicate_headings,
     "topic_drift": topic_drift,
     "front_matter": front_matter,
     "front_matter_present": front_matter_present,
@@ -359,4 +386,7 @@ CHECKS: dict[str, CheckFn] = {
     "front_matter_date": front_matter_date,
     "front_matter_description": front_matter_description,
     **TEXT_CHECKS,
+    "ungrounded_figure": ungrounded_figure,
+    "citation_unsupported": citation_unsupported,
+    "citation_missing": citation_missing,
 }

@@ -22,7 +22,8 @@ CURRENCY_WORDS = {"pounds": "GBP", "pound": "GBP", "sterling": "GBP", "dollars":
 # Units, each with the name figures are compared under (kilometres and km are one unit).
 UNITS = {
     "km": "km", "kilometres": "km", "kilometers": "km", "kilometre": "km", "kilometer": "km",
-    "miles": "mile", "mile": "mile", "m2": "m2", "sq km": "km2", "square kilometres": "km2",
+    "miles": "mile", "mile": "mile", "m2": "m2", "square metres": "m2", "square meters": "m2", "sq km": "km2",
+    "square kilometres": "km2",
     "metres": "m", "meters": "m", "metre": "m", "cm": "cm", "centimetres": "cm", "mm": "mm",
     "kg": "kg", "kilograms": "kg", "kilogram": "kg", "kilos": "kg", "tonnes": "t", "tonne": "t", "tons": "t",
     "grams": "g", "gram": "g", "litres": "l", "liters": "l", "litre": "l", "hectares": "ha", "hectare": "ha",

@@ -34,9 +34,14 @@ class CheckContext:
     ``topic``: what it is meant to be about (default: its own title and description).
     ``similarity``: a 0-1 semantic similarity of two texts (MiniLM cosine); without one the
     off-topic rule does not run, so plain ``newsroom check`` stays free of torch.
+    ``sources``: (title, text) of each source in the text's citation numbering ([1] is the first);
+    given (even empty), the grounding rules run. ``evidence``: every other text a figure may come
+    from (all the user's sources, the brief's facts).
     """
 
     prompts: tuple[str, ...] | None = None
     exemplars: tuple[str, ...] | None = None
     topic: str = ""
     similarity: Callable[[str, str], float] | None = None
+    sources: tuple[tuple[str, str], ...] | None = None
+    evidence: tuple[str, ...] = ()
