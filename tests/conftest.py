@@ -8,6 +8,7 @@ and API key from the developer's shell is removed, so a test sees only what it s
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +31,15 @@ _SECRETS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC
 EXECUTION_ID = "exec-test-0001"
 # Where `make setup` pulled the local models, read before each test moves HOME: tests read them there.
 MODELS_DIR = models_dir()
+
+
+@pytest.fixture(autouse=True)
+def _engine_per_test() -> Iterator[None]:
+    """Each test's runs use its own workspace's database: the run engine (DBOS, one per process) is
+    stopped after a test that started it."""
+    yield
+    if "newsroom.engine" in sys.modules:
+        sys.modules["newsroom.engine"].shutdown()
 
 
 @pytest.fixture(autouse=True)

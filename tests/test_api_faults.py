@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from newsroom import api, safeio
+from newsroom import api, outputs_writer, safeio
 from newsroom.config import Settings
 from newsroom.llm.scripted import ScriptedModel
+from newsroom.outputs import reserve_paths
 from newsroom.pipeline import ArticleState
 from newsroom.roi.ledger import RoiLedger
 
@@ -44,7 +45,8 @@ def test_a_full_disk_mid_write_fails_the_run_and_leaves_no_half_file(workspace: 
     state = ArticleState(id="exec-disk-full", execution_id="exec-disk-full", topic="tides", draft=ARTICLE,
                          status="published")
 
-    result = api._write_outputs(ctx, state, out, 1.0, lambda _: None)
+    paths = reserve_paths(out, state.topic, "2026-01-02", state.execution_id)
+    result = outputs_writer._write(ctx, state, out, 1.0, paths)
     ctx.metered.ledger.close()
 
     assert len(faults) == 2  # the article and the review each failed with half of it on disk

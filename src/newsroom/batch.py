@@ -1,32 +1,31 @@
-"""``newsroom batch``: many article flows at once (asyncio over a bounded thread pool).
+"""``newsroom batch``: submit every topic, work the queue in this process, wait for every result.
 
-Concurrency is bounded by ``concurrency`` (backpressure: topics wait for a free slot); the local
-server gets as many parallel slots; client-side rate limits (``rate_limit_rpm``/``rate_limit_tpm``)
-are shared by every run. One topic's failure never stops the others.
+The same durable runs as ``submit`` + ``worker`` (``newsroom.engine``), in one process: ``concurrency``
+runs at a time, one shared local server with a slot per run, one shared style memory, and the
+provider rate limits every process on the database shares. One topic's failure never stops the others.
 """
 
 from __future__ import annotations
 
-import asyncio
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from newsroom.api import ArticleResult, generate_article, validate_topic
+from newsroom.api import make_job, validate_topic
 from newsroom.config import Settings
 from newsroom.errors import ConfigError, NewsroomError
 from newsroom.llm.base import ChatModel
-from newsroom.llm.factory import new_execution_id
+from newsroom.run import ArticleResult, Live
 from newsroom.safeio import read_text_file
 
 MAX_TOPICS = 1000
-MAX_BYTES = 1_000_000  # 1,000 topics of 300 characters, with room for comments
+MAX_BYTES = 1_000_000
+POLL_S = 0.5
 
 
 def read_topics(path: Path | str) -> list[str]:
     """One topic a line; blank lines and ``#`` comments are skipped."""
-    path = Path(path)
     text = read_text_file(path, limit=MAX_BYTES, what="topics file", hint="give a UTF-8 text file, one topic a line")
     topics = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if not topics:
@@ -36,45 +35,6 @@ def read_topics(path: Path | str) -> list[str]:
     for topic in topics:
         validate_topic(topic)
     return topics
-
-
-def _failed(topic: str, exc: Exception) -> ArticleResult:
-    return ArticleResult(execution_id=new_execution_id(), status="failed", topic=topic, article_path=None,
-                         review_path=None, reason=str(exc))
-
-
-async def arun_batch(topics: list[str], *, settings: Settings, concurrency: int = 2,
-                     out_dir: str | Path | None = None, model_factory: Callable[[str], ChatModel] | None = None,
-                     on_result: Callable[[ArticleResult], None] | None = None, **kwargs: Any) -> list[ArticleResult]:
-    """Run every topic; results come back in the order of ``topics``."""
-    if concurrency < 1:
-        raise ConfigError(f"--concurrency must be at least 1, got {concurrency!r}")
-    if settings.provider == "local":
-        settings = settings.model_copy(update={"local_parallel": max(settings.local_parallel, min(concurrency, 8))})
-    style = _shared_style(settings)
-    loop = asyncio.get_running_loop()
-    slots = asyncio.Semaphore(concurrency)
-
-    def run(topic: str) -> ArticleResult:
-        model = model_factory(topic) if model_factory else None
-        return generate_article(topic, settings=settings, model=model, out_dir=out_dir, style_memory=style, **kwargs)
-
-    async def one(topic: str, pool: ThreadPoolExecutor) -> ArticleResult:
-        async with slots:
-            try:
-                result = await loop.run_in_executor(pool, run, topic)
-            except NewsroomError as exc:
-                result = _failed(topic, exc)
-        if on_result is not None:
-            on_result(result)
-        return result
-
-    try:
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="newsroom-batch") as pool:
-            return list(await asyncio.gather(*(one(t, pool) for t in topics)))
-    finally:
-        if style is not None:
-            style.close()
 
 
 def _shared_style(settings: Settings) -> Any:
@@ -93,6 +53,48 @@ def _shared_style(settings: Settings) -> Any:
         return None  # each run then notes why it went without
 
 
-def run_batch(topics: list[str], **kwargs: Any) -> list[ArticleResult]:
-    """Synchronous ``arun_batch``."""
-    return asyncio.run(arun_batch(topics, **kwargs))
+def run_batch(topics: list[str], *, settings: Settings, concurrency: int = 2, out_dir: str | Path | None = None,
+              model_factory: Callable[[str], ChatModel] | None = None,
+              on_result: Callable[[ArticleResult], None] | None = None) -> list[ArticleResult]:
+    """Run every topic, ``concurrency`` at a time; results come back in the order of ``topics``."""
+    from dbos import DBOS
+
+    from newsroom import engine
+
+    if concurrency < 1:
+        raise ConfigError(f"--concurrency must be at least 1, got {concurrency!r}")
+    if settings.provider == "local":
+        settings = settings.model_copy(update={"local_parallel": max(settings.local_parallel, min(concurrency, 8))})
+    jobs = [make_job(t, settings, out_dir=out_dir or settings.workspace / "articles") for t in topics]
+    style = _shared_style(settings)
+    for job in jobs:
+        model = model_factory(job.topic) if model_factory else None
+        engine.register_live(job.execution_id, Live(settings=settings, model=model, style_memory=style))
+    try:
+        engine.launch(settings, role="worker", concurrency=concurrency)
+        engine.submit(settings, jobs)
+        results: dict[str, ArticleResult] = {}
+        while len(results) < len(jobs):
+            for job in jobs:
+                if job.execution_id in results:
+                    continue
+                found = DBOS.get_workflow_status(job.execution_id)
+                if found is not None and found.status in ("SUCCESS", "ERROR", "CANCELLED"):
+                    results[job.execution_id] = _result(job.execution_id, job.topic, found)
+                    if on_result is not None:
+                        on_result(results[job.execution_id])
+            time.sleep(POLL_S)
+        return [results[job.execution_id] for job in jobs]
+    finally:
+        for job in jobs:
+            engine.forget_live(job.execution_id)
+        if style is not None:
+            style.close()
+
+
+def _result(execution_id: str, topic: str, found: Any) -> ArticleResult:
+    if found.status == "SUCCESS" and isinstance(found.output, dict):
+        return ArticleResult.model_validate(found.output)
+    reason = "the run was cancelled" if found.status == "CANCELLED" else f"the run ended in error: {found.error}"
+    return ArticleResult(execution_id=execution_id, topic=topic, article_path=None, review_path=None,
+                         status="cancelled" if found.status == "CANCELLED" else "failed", reason=reason)

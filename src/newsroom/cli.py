@@ -6,66 +6,28 @@ negative; 1 unexpected failure. Heavy libraries are imported inside commands, ne
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
 
+from newsroom.cli_common import Ctx, emit, fmt_cost, json_option, outcome, provider_options
 from newsroom.errors import NewsroomError
 
 log = logging.getLogger("newsroom")
 
 
-class Ctx:
-    def __init__(self, workspace: str | None) -> None:
-        self.workspace = workspace
-
-    def settings(self, **explicit: Any) -> Any:
-        from newsroom.config import Settings
-
-        return Settings.load(workspace=self.workspace, **explicit)
-
-
-def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
-    """Print the result: exactly one JSON document with ``--json``, else a human rendering."""
-    if as_json:
-        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
-    else:
-        human()
-
-
-def provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed([
-        click.option("--provider", type=str, default=None,
-                     help="local (default), openai, anthropic or scripted [env NEWSROOM_PROVIDER]"),
-        click.option("--model", default=None, help="model name [env NEWSROOM_MODEL]"),
-        click.option("--base-url", default=None, help="OpenAI/Anthropic-compatible server URL "
-                                                       "[env NEWSROOM_BASE_URL]"),
-    ]):
-        fn = option(fn)
-    return fn
-
-
-def outcome(ok: bool) -> int:
-    """Exit 0 for a positive outcome, 3 for a negative one (raised, so CliRunner and main agree)."""
-    if not ok:
-        raise click.exceptions.Exit(3)
-    return 0
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="print one JSON document on stdout")
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--workspace", envvar="NEWSROOM_WORKSPACE", default=None, metavar="DIR",
               help="where logs/, newsroom.toml and the style store live [default: current directory]")
+@click.option("--database-url", default=None, metavar="URL",
+              help="sqlite:///FILE or postgresql://...: runs, queue and ledger shared by every worker "
+                   "[env NEWSROOM_DATABASE_URL; default: the workspace's .newsroom/newsroom.sqlite]")
 @click.option("-v", "--verbose", count=True, help="log to stderr (-vv for debug)")
 @click.version_option(package_name="newsroom")
 @click.pass_context
-def cli(ctx: click.Context, workspace: str | None, verbose: int) -> None:
+def cli(ctx: click.Context, workspace: str | None, database_url: str | None, verbose: int) -> None:
     """newsroom: write publication-quality articles with a metered pipeline of AI agents.
 
     Runs offline on a local model by default; every LLM call is recorded in the ROI ledger
@@ -74,7 +36,7 @@ def cli(ctx: click.Context, workspace: str | None, verbose: int) -> None:
     if verbose:
         logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx.obj = Ctx(workspace)
+    ctx.obj = Ctx(workspace, database_url)
 
 
 # -- health -----------------------------------------------------------------------------------
@@ -157,18 +119,18 @@ def roi() -> None:
 
 
 def _ledger_records(obj: Ctx) -> tuple[list[dict[str, Any]], Any]:
-    from newsroom.roi.ledger import RoiLedger
+    from newsroom.roi.db_ledger import open_ledger
 
     settings = obj.settings()
-    report = RoiLedger(settings.ledger_path).read()
+    ledger = open_ledger(settings)
+    try:
+        report = ledger.read()
+    finally:
+        ledger.close()
     if report.skipped_lines:
         click.echo(f"warning: skipped {len(report.skipped_lines)} unreadable ledger line(s): "
                    f"{report.skipped_lines[:5]}", err=True)
     return report.records, settings
-
-
-def _fmt_cost(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:.6f}"
 
 
 @roi.command("summary")
@@ -183,16 +145,16 @@ def roi_summary(obj: Ctx, as_json: bool) -> int:
 
     def human() -> None:
         t = summary["total"]
-        click.echo(f"ledger {settings.ledger_path}")
+        click.echo(f"ledger {settings.db_url if not settings.embedded else settings.ledger_path}")
         click.echo(f"{t['calls']} calls ({t['failures']} failed), {t['input_tokens']} in "
                    f"({t['cached_input_tokens']} cached) / {t['output_tokens']} out tokens, "
-                   f"cost {_fmt_cost(t['cost_usd'])}")
+                   f"cost {fmt_cost(t['cost_usd'])}")
         for title in ("stages", "models", "runs"):
             click.echo(f"\nby {title[:-1]}:")
             for key, g in summary[title].items():
                 p50, p95 = g["latency_ms_p50"] or 0, g["latency_ms_p95"] or 0
                 click.echo(f"  {key:<34} {g['calls']:>5} calls {g['failures']:>3} failed "
-                           f"{g['input_tokens'] + g['output_tokens']:>9} tok {_fmt_cost(g['cost_usd']):>12} "
+                           f"{g['input_tokens'] + g['output_tokens']:>9} tok {fmt_cost(g['cost_usd']):>12} "
                            f"p50 {p50:8.1f} ms p95 {p95:8.1f} ms")
 
     emit(as_json, summary, human)
@@ -217,7 +179,7 @@ def roi_calls(obj: Ctx, execution_id: str | None, limit: int | None, as_json: bo
         for c in calls:
             click.echo(f"{c.get('ts')} {c.get('execution_id')} {c.get('stage')!s:<12} {c.get('agent')!s:<20} "
                        f"{c.get('status')!s:<5} #{c.get('attempt')} {c.get('input_tokens')}+{c.get('output_tokens')} "
-                       f"tok {c.get('duration_ms')} ms {_fmt_cost(c.get('cost_usd'))}")
+                       f"tok {c.get('duration_ms')} ms {fmt_cost(c.get('cost_usd'))}")
 
     emit(as_json, calls, human)
     return 0
@@ -226,7 +188,8 @@ def roi_calls(obj: Ctx, execution_id: str | None, limit: int | None, as_json: bo
 # -- generate / discover ---------------------------------------------------------------------
 @cli.command()
 @click.argument("topic", required=False)
-@click.option("--resume", default=None, metavar="EXECUTION_ID", help="continue a stopped run from its checkpoint")
+@click.option("--resume", default=None, metavar="EXECUTION_ID",
+              help="continue a killed, budget-stopped, failed or cancelled run where it stopped")
 @click.option("--out", "out_dir", default=None, metavar="DIR", help="where to write the article [default: articles/]")
 @provider_options
 @click.option("--flag", "flag_pairs", multiple=True, metavar="NAME=VALUE", help="override a feature flag")
@@ -275,96 +238,10 @@ def generate(obj: Ctx, topic: str | None, resume: str | None, out_dir: str | Non
             click.echo(f"why: {result.reason}")
         click.echo(f"revisions {result.revisions}, gate score {result.scores.get('gate')}, "
                    f"{u.llm_calls} LLM calls, {u.input_tokens}+{u.output_tokens} tokens, "
-                   f"cost {_fmt_cost(u.cost_usd)}, {u.duration_s:.1f} s, execution {result.execution_id}")
+                   f"cost {fmt_cost(u.cost_usd)}, {u.duration_s:.1f} s, execution {result.execution_id}")
 
     emit(as_json, result.model_dump(mode="json"), human)
     return outcome(result.status == "published")
-
-
-@cli.command()
-@click.argument("topics_file", metavar="TOPICS_FILE")
-@click.option("--concurrency", type=click.IntRange(1, 32), default=2, show_default=True,
-              help="flows running at once (the local server gets as many parallel slots, up to 8)")
-@click.option("--out", "out_dir", default=None, metavar="DIR", help="where to write the articles [default: articles/]")
-@provider_options
-@click.option("--flag", "flag_pairs", multiple=True, metavar="NAME=VALUE", help="override a feature flag")
-@click.option("--max-revisions", type=int, default=None, help="revision rounds before rejecting")
-@click.option("--budget-usd", type=float, default=None, help="per-article cost budget")
-@click.option("--budget-tokens", type=int, default=None, help="per-article token budget")
-@click.option("--rpm", "rate_limit_rpm", type=click.IntRange(1), default=None,
-              help="client-side requests per minute for the provider [env NEWSROOM_RATE_LIMIT_RPM]")
-@click.option("--tpm", "rate_limit_tpm", type=click.IntRange(1), default=None,
-              help="client-side prompt tokens per minute [env NEWSROOM_RATE_LIMIT_TPM]")
-@json_option
-@click.pass_obj
-def batch(obj: Ctx, topics_file: str, concurrency: int, out_dir: str | None, provider: str | None,
-          model: str | None, base_url: str | None, flag_pairs: tuple[str, ...], max_revisions: int | None,
-          budget_usd: float | None, budget_tokens: int | None, rate_limit_rpm: int | None,
-          rate_limit_tpm: int | None, as_json: bool) -> int:
-    """Write an article for every line of TOPICS_FILE, CONCURRENCY at a time.
-
-    Exit 0 when every article was published, 3 otherwise; each topic's result is reported.
-    """
-    from newsroom import flags as flagmod
-    from newsroom.batch import read_topics, run_batch
-
-    settings = obj.settings(provider=provider, model=model, base_url=base_url, max_revisions=max_revisions,
-                            budget_usd=budget_usd, budget_tokens=budget_tokens, rate_limit_rpm=rate_limit_rpm,
-                            rate_limit_tpm=rate_limit_tpm, flag_overrides=flagmod.parse_overrides(flag_pairs))
-    topics = read_topics(topics_file)
-    if not as_json:
-        click.echo(f"{len(topics)} topics, {concurrency} at a time", err=True)
-
-    def report(result: Any) -> None:
-        if not as_json:
-            click.echo(f"{result.status:<16} {result.topic} ({result.usage.llm_calls} calls, "
-                       f"{result.usage.duration_s:.1f} s)", err=True)
-
-    results = run_batch(topics, settings=settings, concurrency=concurrency, out_dir=out_dir, on_result=report)
-
-    def human() -> None:
-        for r in results:
-            click.echo(f"{r.status:<16} {r.article_path or '-'}  {r.reason or ''}".rstrip())
-
-    emit(as_json, [r.model_dump(mode="json") for r in results], human)
-    return outcome(all(r.status == "published" for r in results))
-
-
-@cli.command("eval")
-@click.argument("topics_file", metavar="TOPICS_FILE")
-@click.option("--out", "out_dir", default="eval", show_default=True, metavar="DIR",
-              help="where results.md, results.json and the articles go")
-@provider_options
-@click.option("--flag", "flag_pairs", multiple=True, metavar="NAME=VALUE", help="override a feature flag")
-@click.option("--max-revisions", type=int, default=None, help="revision rounds before rejecting")
-@json_option
-@click.pass_obj
-def eval_command(obj: Ctx, topics_file: str, out_dir: str, provider: str | None, model: str | None,
-                 base_url: str | None, flag_pairs: tuple[str, ...], max_revisions: int | None, as_json: bool) -> int:
-    """Write an article for every topic of TOPICS_FILE, one at a time, and measure each one.
-
-    Writes OUT/results.md (the table), OUT/results.json and the articles under OUT/articles.
-    Exit 0 when every run finished (whatever it published); the table says how many were published.
-    """
-    from pathlib import Path
-
-    from newsroom import flags as flagmod
-    from newsroom.batch import read_topics
-    from newsroom.evaluation import run_eval, table
-
-    settings = obj.settings(provider=provider, model=model, base_url=base_url, max_revisions=max_revisions,
-                            flag_overrides=flagmod.parse_overrides(flag_pairs))
-    topics = read_topics(topics_file)
-    click.echo(f"eval: {len(topics)} topics with {settings.provider} model {settings.model_name}, one at a time",
-               err=True)
-
-    def report(row: Any) -> None:
-        click.echo(f"{row.status:<16} {row.topic} ({row.words} words, distinct-3 {row.distinct_3}, "
-                   f"{row.calls} calls, {row.seconds:.0f} s)", err=True)
-
-    rows = run_eval(topics, settings=settings, out_dir=Path(out_dir), on_row=report)
-    emit(as_json, [vars(r) for r in rows], lambda: click.echo(table(rows), nl=False))
-    return 0
 
 
 @cli.command()
@@ -394,6 +271,7 @@ def discover(obj: Ctx, subject: str, n: int | None, provider: str | None, model:
 
 
 # The style commands live beside the style code; their modules import only click at start-up.
+from newsroom.cli_runs import batch, eval_command, runs, submit, worker  # noqa: E402
 from newsroom.llm.cli_models import models  # noqa: E402
 from newsroom.roi.cli_report import export, report  # noqa: E402
 from newsroom.style.cli_check import check  # noqa: E402
@@ -402,6 +280,8 @@ from newsroom.style.cli_memory import style  # noqa: E402
 cli.add_command(check)
 cli.add_command(style)
 cli.add_command(models)
+for command in (batch, eval_command, submit, worker, runs):
+    cli.add_command(command)
 roi.add_command(report)
 roi.add_command(export)
 

@@ -65,6 +65,8 @@ class Settings(BaseModel):
     local_parallel: int = Field(default=2, ge=1, le=32)
     local_threads: int | None = Field(default=None, ge=1)
     models_dir: Path | None = Field(default=None, description="where pulled local models live")
+    database_url: str | None = Field(default=None, repr=False,
+                                     description="sqlite:///... or postgresql://...; default: the workspace's SQLite")
     rate_limit_rpm: int | None = Field(default=None, ge=1, description="client-side requests per minute")
     rate_limit_tpm: int | None = Field(default=None, ge=1, description="client-side prompt tokens per minute")
     flags: dict[str, Any] = Field(default_factory=dict, description="flag values from newsroom.toml")
@@ -89,6 +91,18 @@ class Settings(BaseModel):
     @property
     def ledger_path(self) -> Path:
         return self.workspace / "logs" / "execution_roi.jsonl"
+
+    @property
+    def db_url(self) -> str:
+        """The database every run, worker and ``roi`` command of this workspace uses."""
+        from newsroom.store import default_url
+
+        return self.database_url or default_url(self.workspace)
+
+    @property
+    def embedded(self) -> bool:
+        """True on the default (a SQLite file), where the ledger is also mirrored to the JSONL file."""
+        return self.db_url.startswith("sqlite:")
 
     @property
     def state_dir(self) -> Path:
@@ -182,6 +196,7 @@ _ENV_FIELDS = {
     "local_parallel": "NEWSROOM_LOCAL_PARALLEL",
     "local_threads": "NEWSROOM_LOCAL_THREADS",
     "models_dir": "NEWSROOM_MODELS_DIR",
+    "database_url": "NEWSROOM_DATABASE_URL",
     "rate_limit_rpm": "NEWSROOM_RATE_LIMIT_RPM",
     "rate_limit_tpm": "NEWSROOM_RATE_LIMIT_TPM",
 }

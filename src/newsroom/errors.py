@@ -50,3 +50,9 @@ class StageError(NewsroomError):
     def __init__(self, message: str, *, stage: str) -> None:
         self.stage = stage
         super().__init__(f"[{stage}] {message}")
+
+
+class Cancelled(NewsroomError):
+    """The run was cancelled (``runs cancel``, ``DELETE /v1/articles/{id}``); it stops at its next call."""
+
+    exit_code = 3

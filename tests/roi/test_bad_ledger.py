@@ -28,26 +28,68 @@ def _numbers(command: str, out: str) -> Any:
         return data["total"]
     if command == "calls":
         return [(c["execution_id"], c["stage"], c["attempt"], c["input_tokens"]) for c in data]
-    return {k: v for k, v in data.items() if k != "skipped_lines"}
+    return {k: v for k, v in data.items() if k not in ("skipped_lines", "ledger", "html", "prometheus")}
+
+
+def _clean_then_poisoned(tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str,
+                         poison: Any) -> tuple[str, str, str]:
+    """The command's output on a clean workspace, and on one whose ledger ``poison`` damaged."""
+    outputs = []
+    build_ledger(tmp_path / "clean" / "logs" / "execution_roi.jsonl")
+    for name in ("clean", "poisoned"):
+        ws = tmp_path / name
+        if name == "poisoned":  # the same records, then damaged
+            (ws / "logs").mkdir(parents=True)
+            (ws / "logs" / "execution_roi.jsonl").write_bytes(
+                (tmp_path / "clean" / "logs" / "execution_roi.jsonl").read_bytes())
+            poison(ws)
+        code, out, err = run(capsys, "--workspace", str(ws), *COMMANDS[command])
+        assert code == 0, err
+        outputs.append((out, err))
+    (clean, clean_err), (out, err) = outputs
+    assert clean_err == ""
+    return clean, out, err
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
-def test_wrongly_typed_records_are_skipped_counted_and_never_crash(
-        workspace: Path, ledger_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
-    build_ledger(ledger_path)
-    code, clean, err = run(capsys, *COMMANDS[command])
-    assert code == 0 and err == ""
-    good = ledger_path.read_bytes().splitlines(keepends=True)
-    poisoned = [good[0], *(line + b"\n" for line in BAD_LINES.values()), *good[1:]]
-    ledger_path.write_bytes(b"".join(poisoned))
+def test_wrongly_typed_lines_of_an_older_jsonl_ledger_are_skipped_on_import(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
 
-    code, out, err = run(capsys, *COMMANDS[command])
+    def poison(ws: Path) -> None:
+        path = ws / "logs" / "execution_roi.jsonl"
+        good = path.read_bytes().splitlines(keepends=True)
+        path.write_bytes(b"".join([good[0], *(line + b"\n" for line in BAD_LINES.values()), *good[1:]]))
 
-    assert code == 0, err
+    clean, out, err = _clean_then_poisoned(tmp_path, capsys, command, poison)
     assert f"warning: skipped {len(BAD_LINES)} unreadable ledger line(s): [2, 3, 4, 5, 6]" in err
     assert _numbers(command, out) == _numbers(command, clean)
     if command in ("report", "export"):
         assert json.loads(out)["skipped_lines"] == len(BAD_LINES)
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_wrongly_typed_rows_in_the_ledger_table_are_skipped_and_counted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlalchemy as sa
+
+    from newsroom.config import Settings
+    from newsroom.roi.db_ledger import open_ledger
+    from newsroom.store import ledger as table
+
+    monkeypatch.chdir(tmp_path)
+
+    def poison(ws: Path) -> None:
+        settings = Settings.load(workspace=ws)
+        open_ledger(settings).close()  # imports the clean JSONL ledger
+        with sa.create_engine(settings.db_url).begin() as conn:
+            for line in BAD_LINES.values():
+                conn.execute(table.insert().values(type="llm_call", execution_id="x", ts="t",
+                                                   record=line.decode("utf-8", "replace")))
+
+    clean, out, err = _clean_then_poisoned(tmp_path, capsys, command, poison)
+    assert f"warning: skipped {len(BAD_LINES)} unreadable ledger line(s)" in err
+    assert _numbers(command, out) == _numbers(command, clean)
 
 
 @pytest.mark.timeout(10)

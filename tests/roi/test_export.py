@@ -139,9 +139,10 @@ def test_awkward_label_values_round_trip() -> None:
 def test_empty_ledger(workspace: Path) -> None:
     result = invoke(workspace, "export", "--prometheus", "empty.prom", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"prometheus": "empty.prom", "ledger": str(workspace / "logs" /
-                                                                                    "execution_roi.jsonl"),
-                                         "calls": 0, "runs": 0, "skipped_lines": 0}
+    db = workspace / ".newsroom" / "newsroom.sqlite"
+    assert json.loads(result.stdout) == {"prometheus": "empty.prom", "jsonl": None, "calls": 0, "runs": 0,
+                                         "ledger": f"sqlite:///{db} (and {workspace / 'logs' / 'execution_roi.jsonl'})",
+                                         "skipped_lines": 0}
     _, s = parse((workspace / "empty.prom").read_text(encoding="utf-8"))
     assert s == {("newsroom_ledger_skipped_lines", frozenset()): 0}
 

@@ -25,8 +25,13 @@ def test_twenty_topics_at_concurrency_eight(flow_workspace: Path) -> None:
     seen_threads: set[str] = set()
 
     def factory(topic: str) -> ScriptedModel:
-        seen_threads.add(threading.current_thread().name)
-        return ScriptedModel(default=script([CLEAN_SECTIONS]))
+        base = script([CLEAN_SECTIONS])
+
+        def reply(request):  # which worker thread of the queue made the call
+            seen_threads.add(threading.current_thread().name)
+            return base(request)
+
+        return ScriptedModel(default=reply)
 
     results = run_batch(topics, settings=scripted_settings(flow_workspace), concurrency=8,
                         out_dir=flow_workspace / "out", model_factory=factory)
@@ -68,11 +73,18 @@ def test_topics_file_errors_are_clear(tmp_path: Path) -> None:
         read_topics(tmp_path / "bin.txt")
 
 
-def test_rate_limiter_applies_backpressure_by_requests_and_tokens() -> None:
-    now = [0.0]
-    limiter = RateLimiter(rpm=2, tpm=1000, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
-    assert limiter.acquire(100) == 0 and limiter.acquire(100) == 0
-    assert limiter.acquire(100) == pytest.approx(60)  # the third request waits for the window
-    now[0] = 200.0
+def test_rate_limiter_applies_backpressure_by_requests_and_tokens(tmp_path: Path) -> None:
+    now = [1000.0]
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    limiter = RateLimiter(url, "openai@default", rpm=2, tpm=1000, clock=lambda: now[0],
+                          sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert limiter.acquire(100) == 0
+    assert 1 < limiter.acquire(100) < 1.2  # rpm=2 allows one a second: the second waits out the first's second
+    assert 59 < limiter.acquire(100) < 61  # the third waits for the first to leave the minute
+    now[0] += 200.0
     assert limiter.acquire(900) == 0
-    assert limiter.acquire(200) == pytest.approx(60)  # 900 + 200 tokens would pass the 1,000 tpm
+    assert 59 < limiter.acquire(200) < 61  # 900 + 200 tokens would pass the 1,000 tpm
+    # A second limiter on the same database (another process, another machine) sees the same window.
+    twin = RateLimiter(url, "openai@default", rpm=2, tpm=1000, clock=lambda: now[0],
+                       sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert twin.acquire(10) > 0

@@ -70,7 +70,7 @@ def _generate(workspace: Path, base_url: str, caplog: pytest.LogCaptureFixture) 
                                       "--flag", "style_memory=off", "--json", "--out", str(workspace / "out")])
     assert result.exit_code == 3, result.output
     texts = {"stdout": result.stdout, "stderr": result.stderr, "log": caplog.text}
-    # Everything on disk: ledger, review, article, checkpoints, crewAI's storage under HOME.
+    # Everything on disk: ledger, review, article, the run database, crewAI's storage under HOME.
     texts.update({str(p.relative_to(workspace)): p.read_bytes().decode("utf-8", "replace")
                   for p in workspace.rglob("*") if p.is_file()})
     return json.loads(result.stdout), texts
@@ -85,14 +85,9 @@ KEY_TAIL = "0123456789abcdefSECRET"
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("hostile_server", [
-    "error-body",
-    pytest.param("reply", marks=pytest.mark.xfail(strict=True, reason=(
-        "model-supplied strings (content, model, id) are stored unredacted until Metered redacts them "
-        "(issue 10 #13, another branch); remove this mark when that lands"))),
-], indirect=True)
+@pytest.mark.parametrize("hostile_server", ["error-body", "reply"], indirect=True)
 def test_a_planted_key_appears_nowhere(flow_workspace: Path, hostile_server: str, monkeypatch: pytest.MonkeyPatch,
-                                       caplog: pytest.LogCaptureFixture) -> None:
+                                       caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.setenv("NEWSROOM_MAX_RETRIES", "1")
     outcome, texts = _generate(flow_workspace, hostile_server, caplog)
@@ -101,8 +96,11 @@ def test_a_planted_key_appears_nowhere(flow_workspace: Path, hostile_server: str
     assert any(w.endswith(".review.json") for w in texts) and any(w.startswith(".newsroom") for w in texts)
     assert not _leaks(texts), _leaks(texts)
     ledger = (flow_workspace / "logs" / "execution_roi.jsonl").read_text()
-    assert '"status":"error"' in ledger and '"attempt":2' in ledger
-    assert "HTTP 500" in str(outcome["reason"]) and "[REDACTED]" in str(outcome["reason"])
+    if request.node.callspec.params["hostile_server"] == "error-body":
+        assert '"status":"error"' in ledger and '"attempt":2' in ledger
+        assert "HTTP 500" in str(outcome["reason"]) and "[REDACTED]" in str(outcome["reason"])
+    else:  # the key came back in a 200 reply's model and id: recorded, redacted
+        assert '"response_model":"model-[REDACTED]"' in ledger
 
 
 @pytest.mark.timeout(600)

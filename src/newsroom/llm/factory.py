@@ -10,8 +10,9 @@ from newsroom.config import KEY_ENV, Settings
 from newsroom.errors import ConfigError
 from newsroom.llm.base import ChatModel
 from newsroom.llm.metered import Budget, Metered
-from newsroom.llm.ratelimit import limiters
-from newsroom.roi.ledger import RoiLedger
+from newsroom.llm.ratelimit import limiter_for
+from newsroom.llm.replay import Replay
+from newsroom.roi.db_ledger import open_ledger
 from newsroom.roi.prices import PriceBook
 
 
@@ -65,17 +66,25 @@ def preflight(settings: Settings, timeout_s: float = 3.0) -> None:
 
 def build_metered(settings: Settings, *, execution_id: str, model: ChatModel | None = None,
                   telemetry: bool = True, budget_guard: bool = True) -> Metered:
-    """Wrap the provider for one run. Pass ``model`` to use one built elsewhere (tests, scripted)."""
+    """Wrap the provider for one run. Pass ``model`` to use one built elsewhere (tests, scripted).
+
+    Its records go to the database ledger (mirrored to the JSONL file when embedded), which also
+    answers the calls a re-executed step asks again (``llm/replay.py``); its rate limits are shared
+    with every process on the same database.
+    """
     budget = Budget(usd=settings.budget_usd, tokens=settings.budget_tokens) if budget_guard else Budget()
     key = settings.secret() if settings.provider in KEY_ENV else None
     provider = model.provider if model is not None else settings.provider
+    ledger = open_ledger(settings, enabled=telemetry)
     return Metered(
         model or build_model(settings),
-        RoiLedger(settings.ledger_path, enabled=telemetry),
+        ledger,
         execution_id=execution_id,
         prices=PriceBook(settings.prices),
         budget=budget,
         max_retries=settings.max_retries,
         secrets=(key,) if key else (),
-        limiter=limiters.get(provider, settings.rate_limit_rpm, settings.rate_limit_tpm),
+        limiter=limiter_for(settings.db_url, provider, settings.base_url, settings.rate_limit_rpm,
+                            settings.rate_limit_tpm),
+        replay=Replay(execution_id, ledger),
     )

@@ -14,18 +14,25 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from tenacity import RetryCallState, wait_exponential_jitter
 
 from newsroom.errors import BudgetExceeded, ProviderError
 from newsroom.llm.base import ChatModel, ChatRequest, Completion, Usage
 from newsroom.llm.ratelimit import RateLimiter
-from newsroom.roi.ledger import RoiLedger
+from newsroom.llm.replay import Replay, to_payload
 from newsroom.roi.prices import PriceBook
 from newsroom.roi.records import call_record, redact, run_record
 
 CHARS_PER_TOKEN = 4  # a conservative prompt estimate for the pre-call budget check
+
+
+class Ledger(Protocol):
+    """Where records go: ``roi.db_ledger.DbLedger`` (the database, mirrored to JSONL) or a JSONL file."""
+
+    def append(self, record: dict[str, Any], response: dict[str, Any] | None = None) -> None: ...
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -75,10 +82,11 @@ class RunTotals:
 class Metered:
     """Wraps one ``ChatModel`` for one run (``execution_id``). Build it with ``llm.factory``."""
 
-    def __init__(self, model: ChatModel, ledger: RoiLedger, *, execution_id: str,
+    def __init__(self, model: ChatModel, ledger: Ledger, *, execution_id: str,
                  prices: PriceBook | None = None, budget: Budget | None = None, max_retries: int = 3,
                  secrets: tuple[str, ...] = (), sleep: Callable[[float], Any] = time.sleep,
-                 backoff: tuple[float, float] = (0.5, 8.0), limiter: RateLimiter | None = None) -> None:
+                 backoff: tuple[float, float] = (0.5, 8.0), limiter: RateLimiter | None = None,
+                 replay: Replay | None = None) -> None:
         if isinstance(model, Metered):
             raise TypeError("Metered must never wrap another Metered")
         self.model = model
@@ -91,6 +99,7 @@ class Metered:
         self._sleep = sleep
         self._wait = wait_exponential_jitter(multiplier=backoff[0], max=backoff[1])
         self.limiter = limiter
+        self.replay = replay
         self._lock = threading.Lock()
         self._totals = RunTotals()
         self.started = time.perf_counter()
@@ -127,7 +136,7 @@ class Metered:
 
     # -- recording ------------------------------------------------------------------------
     def _record(self, *, stage: str, agent: str, attempt: int, seconds: float, request: ChatRequest,
-                completion: Completion | None = None, error: Exception | None = None) -> None:
+                completion: Completion | None = None, error: Exception | None = None, key: str | None = None) -> None:
         usage = completion.usage if completion else Usage()
         response_model = completion.model if completion else None
         cost = self.prices.cost(response_model or self.model.model_name, usage)
@@ -142,18 +151,18 @@ class Metered:
             status="ok" if error is None else "error", attempt=attempt,
             finish_reason=completion.finish_reason if completion else None,
             response_id=completion.response_id if completion else None,
-            max_tokens=request.max_tokens, structured=request.output_type is not None,
+            max_tokens=request.max_tokens, structured=request.output_type is not None, call_key=key,
         )
         if error is not None:
             record["error_type"] = type(error).__name__
             record["error"] = redact(str(error), self.secrets)[:500]
-        self.ledger.append(record)
+        self.ledger.append(record, response=to_payload(completion) if completion is not None and key else None)
 
     def _redacted(self, completion: Completion) -> Completion:
         """The completion with every configured key removed from what the model supplied.
 
         A hostile or compromised provider can echo the key into the reply, the model name or the
-        response id; all of them flow on into the article, the checkpoint and the ledger. When a
+        response id; all of them flow on into the article, the run's recorded state and the ledger. When a
         key is found, ``raw`` (the SDK's response, which still holds it) is dropped.
         """
         if not self.secrets:
@@ -183,12 +192,13 @@ class Metered:
             await result
 
     def _fail(self, exc: Exception, *, stage: str, agent: str, attempt: int, started: float,
-              request: ChatRequest) -> ProviderError:
+              request: ChatRequest, key: str | None) -> ProviderError:
         self._record(stage=stage, agent=agent, attempt=attempt, seconds=time.perf_counter() - started,
-                     request=request, error=exc)
+                     request=request, error=exc, key=key)
         return _as_provider_error(exc, stage, self.secrets)
 
-    def _attempt(self, request: ChatRequest, stage: str, agent: str, attempt: int) -> Completion:
+    def _attempt(self, request: ChatRequest, stage: str, agent: str, attempt: int,
+                 key: str | None = None) -> Completion:
         if self.limiter is not None:
             self.limiter.acquire(request.prompt_chars() // CHARS_PER_TOKEN)
         started = time.perf_counter()
@@ -196,13 +206,14 @@ class Metered:
             completion = self.model.complete(request)
         except Exception as exc:
             raise self._fail(exc, stage=stage, agent=agent, attempt=attempt, started=started,
-                             request=request) from exc
+                             request=request, key=key) from exc
         completion = self._redacted(completion)
         self._record(stage=stage, agent=agent, attempt=attempt, seconds=time.perf_counter() - started,
-                     request=request, completion=completion)
+                     request=request, completion=completion, key=key)
         return completion
 
-    async def _aattempt(self, request: ChatRequest, stage: str, agent: str, attempt: int) -> Completion:
+    async def _aattempt(self, request: ChatRequest, stage: str, agent: str, attempt: int,
+                 key: str | None = None) -> Completion:
         if self.limiter is not None:
             await asyncio.to_thread(self.limiter.acquire, request.prompt_chars() // CHARS_PER_TOKEN)
         started = time.perf_counter()
@@ -210,23 +221,34 @@ class Metered:
             completion = await self.model.acomplete(request)
         except Exception as exc:
             raise self._fail(exc, stage=stage, agent=agent, attempt=attempt, started=started,
-                             request=request) from exc
+                             request=request, key=key) from exc
         completion = self._redacted(completion)
         self._record(stage=stage, agent=agent, attempt=attempt, seconds=time.perf_counter() - started,
-                     request=request, completion=completion)
+                     request=request, completion=completion, key=key)
         return completion
 
     # -- calls ----------------------------------------------------------------------------
     # Attempt n+1 follows a retryable failure of attempt n after a back-off; a non-retryable error,
     # or the last allowed attempt, raises. The common path (attempt 1 succeeds) costs no retry
     # machinery at all.
+    def _replayed(self, request: ChatRequest, stage: str) -> tuple[str | None, Completion | None]:
+        """The call's key, and its recorded response when a re-executed step asks it again."""
+        if self.replay is None:
+            return None, None
+        key = self.replay.key(request, stage)
+        return key, self.replay.lookup(key)
+
     def complete(self, request: ChatRequest, *, stage: str, agent: str) -> Completion:
-        """Make one metered call (with retries) on behalf of ``agent`` in ``stage``."""
+        """Make one metered call (with retries) on behalf of ``agent`` in ``stage``; a call the ledger
+        already answered (a step re-run after a crash) replays, unpaid and unrecorded."""
+        key, replayed = self._replayed(request, stage)
+        if replayed is not None:
+            return replayed
         self._check_before(request, stage)
         attempt = 1
         while True:
             try:
-                completion = self._attempt(request, stage, agent, attempt)
+                completion = self._attempt(request, stage, agent, attempt, key)
                 break
             except ProviderError as exc:
                 if not exc.retryable or attempt > self.max_retries:
@@ -237,11 +259,14 @@ class Metered:
         return completion
 
     async def acomplete(self, request: ChatRequest, *, stage: str, agent: str) -> Completion:
+        key, replayed = self._replayed(request, stage)
+        if replayed is not None:
+            return replayed
         self._check_before(request, stage)
         attempt = 1
         while True:
             try:
-                completion = await self._aattempt(request, stage, agent, attempt)
+                completion = await self._aattempt(request, stage, agent, attempt, key)
                 break
             except ProviderError as exc:
                 if not exc.retryable or attempt > self.max_retries:

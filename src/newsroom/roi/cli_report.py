@@ -1,7 +1,8 @@
 """``newsroom roi report --html FILE`` and ``newsroom roi export --prometheus FILE``.
 
 Registered on the ``roi`` group with ``roi.add_command(report)`` and ``roi.add_command(export)``.
-Both read the workspace's ledger (``logs/execution_roi.jsonl``) and write one file atomically.
+Both read the ledger from the database (every machine's calls, ``roi.db_ledger``) and write one file
+atomically.
 Exit codes: 0 written (an empty ledger too: the page says it is empty, the metrics are zero);
 2 bad input: an unwritable path, an unknown ``--execution-id``, a negative baseline.
 This module imports only click and the standard library at start-up.
@@ -16,15 +17,18 @@ from typing import Any
 import click
 
 
-def _read_ledger(obj: Any) -> tuple[list[dict[str, Any]], int, Path]:
-    from newsroom.roi.ledger import RoiLedger
+def _read_ledger(obj: Any) -> tuple[list[dict[str, Any]], int, str]:
+    from newsroom.roi.db_ledger import open_ledger
 
-    settings = obj.settings()
-    read = RoiLedger(settings.ledger_path).read()
+    ledger = open_ledger(obj.settings())
+    try:
+        read = ledger.read()
+    finally:
+        ledger.close()
     if read.skipped_lines:
         click.echo(f"warning: skipped {len(read.skipped_lines)} unreadable ledger line(s): "
                    f"{read.skipped_lines[:5]}", err=True)
-    return read.records, len(read.skipped_lines), settings.ledger_path
+    return read.records, len(read.skipped_lines), ledger.describe()
 
 
 def _emit(as_json: bool, data: dict[str, Any], line: str) -> None:
@@ -75,27 +79,35 @@ def report(obj: Any, html_path: Path, execution_id: str | None, human_cost_usd: 
 
 
 @click.command("export")
-@click.option("--prometheus", "prom_path", type=_OUT, required=True, metavar="FILE",
+@click.option("--jsonl", "jsonl_path", type=_OUT, default=None, metavar="FILE",
+              help="write every record as JSON Lines (the whole ledger, from every machine)")
+@click.option("--prometheus", "prom_path", type=_OUT, default=None, metavar="FILE",
               help="write Prometheus text-format metrics here (name it *.prom for node-exporter)")
 @_JSON
 @click.pass_obj
-def export(obj: Any, prom_path: Path, as_json: bool) -> int:
+def export(obj: Any, prom_path: Path | None, jsonl_path: Path | None, as_json: bool) -> int:
     """Export the ledger as Prometheus metrics for node-exporter's textfile collector.
 
     Counters of calls, tokens and known cost per stage, model and provider, calls of unknown
     price, a latency histogram, and runs by status. The file is replaced atomically, so a
     scrape never reads half of it; run the export from cron or a timer.
     """
-    from newsroom.roi.export import write_prometheus
+    from newsroom.roi.export import write_jsonl, write_prometheus
 
-    if prom_path.suffix != ".prom":
-        click.echo(f"warning: node-exporter's textfile collector reads only *.prom files, not {prom_path.name!r}",
-                   err=True)
+    if prom_path is None and jsonl_path is None:
+        raise click.UsageError("give --prometheus FILE, --jsonl FILE or both")
     records, skipped, ledger_path = _read_ledger(obj)
-    write_prometheus(prom_path, records, skipped_lines=skipped)
+    if prom_path is not None:
+        if prom_path.suffix != ".prom":
+            click.echo(f"warning: node-exporter's textfile collector reads only *.prom files, not "
+                       f"{prom_path.name!r}", err=True)
+        write_prometheus(prom_path, records, skipped_lines=skipped)
+    if jsonl_path is not None:
+        write_jsonl(jsonl_path, records)
     calls = sum(1 for r in records if r.get("type") == "llm_call")
     runs = sum(1 for r in records if r.get("type") == "run")
-    result = {"prometheus": str(prom_path), "ledger": str(ledger_path), "calls": calls, "runs": runs,
-              "skipped_lines": skipped}
-    _emit(as_json, result, f"wrote {prom_path} ({calls} LLM calls, {runs} runs)")
+    written = [str(p) for p in (prom_path, jsonl_path) if p is not None]
+    result = {"prometheus": str(prom_path) if prom_path else None, "jsonl": str(jsonl_path) if jsonl_path else None,
+              "ledger": ledger_path, "calls": calls, "runs": runs, "skipped_lines": skipped}
+    _emit(as_json, result, f"wrote {', '.join(written)} ({calls} LLM calls, {runs} runs)")
     return 0

@@ -151,3 +151,16 @@ def _why(path: Path, exc: OSError) -> str:
     if blocker is not None and not blocker.is_dir():
         return f"{str(blocker)!r} is a file, not a directory"
     return exc.strerror or str(exc)
+
+
+def write_jsonl(path: Path | str, records: Iterable[dict[str, Any]]) -> None:
+    """Write every record as one JSON line, atomically and 0600 (the ledger's own record shape)."""
+    import json
+
+    path = Path(path)
+    text = "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False, default=str) + "\n" for r in records)
+    try:
+        write_atomic(path, text, option="--jsonl")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the ledger to {str(path)!r}: {_why(path, exc)}; "
+                          "give --jsonl a writable file path") from None

@@ -67,7 +67,8 @@ class RoiLedger:
                                     follow_symlinks=False, mode=0o600)
         return self._fd
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: dict[str, Any], response: dict[str, Any] | None = None) -> None:
+        """Append one record (a response is the database ledger's to keep; the file holds records only)."""
         if not self.enabled:
             return
         line = (json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str) + "\n")
@@ -146,6 +147,12 @@ def _int(text: str) -> int:
 def _parse(raw: bytes) -> dict[str, Any] | None:
     if not raw.endswith(b"\n"):
         return None  # the last line of a writer that died mid-write
+    return parse_record(raw)
+
+
+def parse_record(raw: bytes | str) -> dict[str, Any] | None:
+    """One record's JSON, or None for anything that is not a JSON object of sane numbers (NaN, 1e400,
+    a 5,000-digit integer, a nesting deep enough to blow the stack)."""
     try:
         value = json.loads(raw, parse_constant=_bad_number, parse_float=_float, parse_int=_int)
     except (ValueError, UnicodeDecodeError, RecursionError):

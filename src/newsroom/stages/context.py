@@ -128,7 +128,6 @@ class StageContext:
     progress: Progress = field(default_factory=NoProgress)
     today: Callable[[], str] = field(default_factory=lambda: lambda: time.strftime("%Y-%m-%d"))
     notes: list[str] = field(default_factory=list)
-    checkpoint: Callable[[Any], None] = field(default=lambda state: None)
     # MiniLM cosine similarity of two texts, when the embedder is available (the off-topic checks).
     similarity: Callable[[str, str], float] | None = None
     prompts: tuple[str, ...] = ()  # the fixed text of every prompt the crews send (the echo checks)

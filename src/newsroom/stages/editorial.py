@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from newsroom.crews import AgentSpec, run_task
 from newsroom.errors import StageError
@@ -42,21 +41,18 @@ def describe_candidates(candidates: list[Candidate]) -> str:
     return "\n".join(f"{c.number}. {c.hook} Argument: {c.thesis}" for c in candidates)
 
 
-def vote(ctx: StageContext, topic: str, candidates: list[Candidate], done: list[Ballot] | None = None,
-         on_ballot: Callable[[Ballot], None] | None = None) -> list[Ballot]:
-    """One ballot per board member; ``done`` ballots (a resumed run) are not asked again."""
+def vote(ctx: StageContext, topic: str, candidates: list[Candidate]) -> list[Ballot]:
+    """One ballot per board member."""
     spec = ctx.crews["editorial"]
     base = spec.agents[spec.tasks["vote"].agent]
-    ballots = list(done or [])
-    for persona in ctx.flow.editorial.board[len(ballots):]:
+    ballots: list[Ballot] = []
+    for persona in ctx.flow.editorial.board:
         agent = AgentSpec(**{**base.model_dump(), "role": persona.role,
                              "goal": f"Pick the angle most worth publishing. {persona.focus}"})
         result: Vote = run_task(ctx.metered, spec, "vote", {
             "topic": topic, "focus": persona.focus, "candidates": describe_candidates(candidates)}, agent=agent)
         ballots.append(Ballot(persona=persona.name, weight=persona.weight, ranking=result.ranking,
                               rationale=result.rationale))
-        if on_ballot is not None:
-            on_ballot(ballots[-1])
     return ballots
 
 
@@ -172,12 +168,11 @@ def write_brief(ctx: StageContext, topic: str, winner: Candidate, sources: list[
     return to_brief(draft, winner.thesis, topic, sources, config.max_sections, config.min_sections)
 
 
-def editorial(ctx: StageContext, topic: str, candidates: list[Candidate], sources: list[Source], *,
-              done: list[Ballot] | None = None, on_ballot: Callable[[Ballot], None] | None = None
+def editorial(ctx: StageContext, topic: str, candidates: list[Candidate], sources: list[Source]
               ) -> tuple[Decision, Brief]:
     if not candidates:
         raise StageError("no candidate angles survived discovery", stage="editorial")
-    decision = tally(vote(ctx, topic, candidates, done, on_ballot), candidates)
+    decision = tally(vote(ctx, topic, candidates), candidates)
     winner = next(c for c in candidates if c.number == decision.winner)
     return decision, write_brief(ctx, topic, winner, sources)
 

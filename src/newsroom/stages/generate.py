@@ -230,7 +230,7 @@ def draft(ctx: StageContext, brief: Brief, bodies: list[str], todo: list[int], *
     """(Re)write the sections in ``todo`` and return every section's body.
 
     ``bodies`` holds the current text of each section ('' for one not written yet); ``on_section``
-    is told of each new one, so it can be checkpointed before the next call.
+    is told of each new one.
     """
     config = ctx.flow.generate
     exemplars = [e["text"] for e in ctx.style.exemplars_for(brief.thesis, config.exemplars)] \
