@@ -66,6 +66,17 @@ def test_publish_writes_both_files_and_meters_every_call(flow_workspace: Path) -
     assert review["flags"]["style_memory"] is False
 
 
+def test_the_writer_respells_american_spellings_before_the_gate(flow_workspace: Path) -> None:
+    american = [CLEAN_SECTIONS[0].replace(". ", ". The colors of the program were analyzed. ", 1), *CLEAN_SECTIONS[1:]]
+    result, _ = _run(flow_workspace, script([american]))
+    assert result.status == "published", result.reason
+    assert "The colours of the programme were analysed." in Path(result.article_path).read_text()
+    review = json.loads(Path(result.review_path).read_text())
+    assert review["violations"] == []
+    assert review["writer_log"][0]["attempts"][0]["respelt"] == [
+        "colors -> colours", "program -> programme", "analyzed -> analysed"]
+
+
 def test_revise_then_publish_rewrites_only_the_section_the_editor_quoted(flow_workspace: Path) -> None:
     result, model = _run(flow_workspace, script([CLEAN_SECTIONS, CLEAN_SECTIONS], reviews=[2, 4]))
     assert result.status == "published" and result.revisions == 1, result.reason

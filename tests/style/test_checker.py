@@ -19,6 +19,7 @@ from newsroom.style.checker import (
     Violation,
     check_file,
     check_text,
+    respell,
     score,
 )
 from newsroom.style.hits import CheckContext
@@ -437,3 +438,24 @@ def test_pathological_inputs_finish(unit: str) -> None:
     for fragment in (True, False):
         result = check_text(text, fragment=fragment)
         assert all(1 <= v.line <= text.count("\n") + 1 for v in result.violations)
+
+
+# -- the writer's sub-edit: the flagged spellings, respelt ---------------------------------------------------
+SUBSTITUTIONS = {r.id for r in default_pack().rules if r.kind == "substitution"}
+
+
+def test_respell_fixes_everything_the_substitution_rules_flag_in_the_planted_spelling() -> None:
+    flagged = [t for t in PLANTED["spelling"] if SUBSTITUTIONS & set(ids(t))]
+    assert len(flagged) >= 15
+    left = {t: ids(respell(t)[0]) for t in flagged}
+    assert {t: found for t, found in left.items() if SUBSTITUTIONS & set(found)} == {}
+
+
+def test_respell_keeps_case_names_exceptions_and_quotations() -> None:
+    text = ("Colors faded. The World Health Organization praised the program. A computer program crashed. "
+            "\"The color was fine,\" she said. Two programs for nurses began.")
+    fixed, changes = respell(text)
+    assert fixed == ("Colours faded. The World Health Organization praised the programme. A computer program "
+                     "crashed. \"The color was fine,\" she said. Two programmes for nurses began.")
+    assert changes == ["Colors -> Colours", "program -> programme", "programs -> programmes"]
+    assert respell(fixed) == (fixed, [])

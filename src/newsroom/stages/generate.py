@@ -26,7 +26,7 @@ from newsroom.stages.sections import (
     judge,
     tidy,
 )
-from newsroom.style.checker import Violation, check_text
+from newsroom.style.checker import Violation, check_text, respell
 from newsroom.style.citations import references, renumber
 from newsroom.style.hits import CheckContext
 from newsroom.style.repetition import ends_mid_sentence, trim_to_sentence
@@ -204,10 +204,11 @@ def write_section(ctx: StageContext, brief: Brief, index: int, *, earlier: list[
         run = run_task_detail(ctx.metered, spec, "section", values, agent=agent,
                               seed=_seed(ctx.metered.execution_id, index, revision, attempt))
         body, cuts = tidy(clean_section(str(run.output), plan_.heading))
+        body, respelt = respell(body, pack=ctx.pack)  # the house spellings, as a sub-editor would fix them
         finish = run.completion.finish_reason if run.completion else None
         problems = section.judge(body, finish)
         log.attempts.append({"words": len(body.split()), "finish_reason": finish, "problems": problems,
-                             "tidied": cuts})
+                             "tidied": cuts, "respelt": respelt})
         drafts.append((body, problems))
         if not problems:
             break

@@ -132,7 +132,8 @@ def _matches(c: Compiled, doc: Document) -> list[Hit]:
                 replacement = replacement[:1].upper() + replacement[1:]
             message = _template(rule.params.get("message", "'{match}' is American spelling; the house style "
                                                 "writes '{replacement}'"), match=found, replacement=replacement)
-            hits.append(Hit(s, e, message, _template(rule.suggestion, match=found, replacement=replacement)))
+            hits.append(Hit(s, e, message, _template(rule.suggestion, match=found, replacement=replacement),
+                            replacement=replacement))
             continue
         message = _template(rule.params.get("message", "{description}: '{match}'"),
                             description=rule.description.rstrip("."), match=found)
@@ -219,6 +220,31 @@ def check_text(text: str, *, fragment: bool = False, pack: Pack | None = None,
     violations = [v for _, v in ordered]
     passed = not any(v.severity in FAILING_SEVERITIES for v in violations)
     return CheckResult(filename or "<text>", passed, score(violations), violations)
+
+
+def respell(text: str, *, pack: Pack | None = None) -> tuple[str, list[str]]:
+    """``text`` with every spelling the pack's substitution rules would flag replaced, the sub-editor's
+    fix the writer applies before the gate judges. The rules decide what is flagged, so names, their
+    exceptions, quotations and code are left alone exactly as ``check_text`` leaves them. Returns the
+    text and the changes made (``"color -> colour"``)."""
+    pack = pack or default_pack()
+    doc = parse(text)
+    edits: dict[int, tuple[int, str, str]] = {}
+    for c in compiled_rules(pack):
+        if c.rule.kind != "substitution" or c.check is not None or not c.rule.fragment:
+            continue
+        for hit in _matches(c, doc):
+            if hit.replacement is not None and hit.start not in edits:
+                edits[hit.start] = (hit.end, text[hit.start:hit.end], hit.replacement)
+    out, changes, at = [], [], 0
+    for start in sorted(edits):
+        end, found, replacement = edits[start]
+        if start < at:  # overlaps the edit before it
+            continue
+        out += [text[at:start], replacement]
+        changes.append(f"{found} -> {replacement}")
+        at = end
+    return "".join(out) + text[at:], changes
 
 
 def read_article(path: Path | str) -> str:

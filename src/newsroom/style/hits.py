@@ -20,6 +20,7 @@ class Hit:
     message: str
     suggestion: str | None = None
     line: int | None = None
+    replacement: str | None = None  # what a substitution rule would write instead
 
 
 CheckFn = Callable[["Document", "Rule"], list[Hit]]
