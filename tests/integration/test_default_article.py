@@ -1,0 +1,53 @@
+"""One real article on the default local model, end to end: what CI proves about the product.
+
+The run goes the way a new user's does (``provider="local"``, the default model, style memory on),
+and is held to what the product is for, not only to the machinery: it ends with a decision, a
+published article reads as prose (no loops, no echoed instructions, nothing copied from the pack,
+on its topic), and the ledger equals the llama.cpp server's own counters over every call of the
+run: discover, the board, the brief, each section attempt and the editor.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsroom.config import Settings
+from newsroom.evaluation import run_eval
+from newsroom.llm.factory import build_model
+from newsroom.llm.local import LocalServer
+from newsroom.roi.ledger import RoiLedger
+
+pytestmark = pytest.mark.slow
+
+TOPIC = "Why cities are tearing down urban motorways"
+
+
+@pytest.mark.timeout(2400)  # about 7 minutes on a quiet 2-core machine; load slows it 2-4 times
+def test_the_default_model_writes_an_article_and_the_ledger_is_exact(workspace: Path) -> None:
+    settings = Settings.load(workspace=workspace)
+    assert settings.provider == "local"
+    model = build_model(settings)
+    server = LocalServer.shared(model.server_config)  # type: ignore[attr-defined]  # the one the run uses
+    before = server.metrics()
+
+    rows = run_eval([TOPIC], settings=settings, out_dir=workspace / "eval")
+
+    after = server.metrics()
+    row = rows[0]
+    assert row.status in ("published", "rejected"), row.reason
+    if row.status == "published":
+        assert row.words >= 450 and row.distinct_3 >= 0.85, row
+        assert (row.max_line_repeats, row.echoed_runs, row.copied_runs) == (1, 0, 0), row
+        assert row.topic_similarity is not None and row.topic_similarity >= 0.3, row
+
+    calls = [r for r in RoiLedger(settings.ledger_path).read().records if r["type"] == "llm_call"]
+    assert len(calls) == row.calls >= 8, row.reason  # at least as far as the writer
+    counted_in = (after["llamacpp:prompt_tokens_total"] + after["llamacpp:prompt_tokens_cached_total"]
+                  - before["llamacpp:prompt_tokens_total"] - before["llamacpp:prompt_tokens_cached_total"])
+    assert sum(r["input_tokens"] for r in calls) == counted_in == row.input_tokens
+    assert sum(r["output_tokens"] for r in calls) == row.output_tokens == (
+        after["llamacpp:tokens_predicted_total"] - before["llamacpp:tokens_predicted_total"])
+    assert sum(r["cached_input_tokens"] for r in calls) == (
+        after["llamacpp:prompt_tokens_cached_total"] - before["llamacpp:prompt_tokens_cached_total"])
