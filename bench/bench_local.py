@@ -95,7 +95,8 @@ def _result(out: dict[str, list[Call]], start_s: float, runs: int) -> dict[str, 
     return {
         "title": "Local model throughput (the default model)",
         "method": (f"One prompt, max_tokens={MAX_TOKENS}, temperature 0, seed {SEED}, the model's prose sampling as "
-                   "LocalChatModel sends it; one warm-up call per path, then alternating calls. Throughput = completion_tokens "
+                   "LocalChatModel sends it; one warm-up call per path, then alternating calls. "
+                   "Throughput = completion_tokens "
                    "(provider usage) / wall time of the call (perf_counter around it)."),
         "metrics": [
             metric("local.stack_tps", "output tokens/s, Metered -> LocalChatModel (openai SDK) -> server", stack,
