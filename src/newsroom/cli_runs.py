@@ -83,14 +83,16 @@ def batch(obj: Ctx, topics_file: str, concurrency: int, out_dir: str | None, as_
 def eval_command(obj: Ctx, topics_file: str, out_dir: str, as_json: bool, **values: Any) -> int:
     """Write an article for every topic of TOPICS_FILE, one at a time, and measure each one.
 
+    TOPICS_FILE is one topic a line, or a YAML list of {topic, sources} to give each topic its own
+    notes (sources relative to the file); the table then measures how grounded each article is.
+
     Writes OUT/results.md (the table), OUT/results.json and the articles under OUT/articles.
     Exit 0 when every run finished (whatever it published); the table says how many were published.
     """
-    from newsroom.batch import read_topics
-    from newsroom.evaluation import run_eval, table
+    from newsroom.evaluation import read_eval_topics, run_eval, table
 
     settings = _run_settings(obj, **values)
-    topics = read_topics(topics_file)
+    topics = read_eval_topics(topics_file)
     click.echo(f"eval: {len(topics)} topics with {settings.provider} model {settings.model_name}, one at a time",
                err=True)
 

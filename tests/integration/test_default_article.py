@@ -1,10 +1,13 @@
-"""One real article on the default local model, end to end: what CI proves about the product.
+"""One real grounded article on the default local model, end to end: what CI proves about the product.
 
 The run goes the way a new user's does (``provider="local"``, the default model, style memory on),
-and is held to what the product is for, not only to the machinery: it ends with a decision, a
-published article reads as prose (no loops, no echoed instructions, nothing copied from the pack,
-on its topic), and the ledger equals the llama.cpp server's own counters over every call of the
-run: discover, the board, the brief, each section attempt and the editor.
+with three source notes of invented figures (eval/sources/motorways), and is held to what the
+product is for, not only to the machinery: it ends with a decision; a published article reads as
+prose (no loops, no echoed instructions, nothing copied from the pack, on its topic), every figure
+in it is in the notes, every [n] resolves and References lists exactly the sources cited; and the
+ledger equals the llama.cpp server's own counters over every call of the run: discover, the board,
+the brief, each section attempt and the editor. (The CLI's own end-to-end run, without sources, is
+in test_cli_end_to_end.py.)
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from newsroom.roi.ledger import RoiLedger
 pytestmark = pytest.mark.slow
 
 TOPIC = "Why cities are tearing down urban motorways"
+NOTES = Path(__file__).resolve().parents[2] / "eval" / "sources" / "motorways"
 
 
 @pytest.mark.timeout(2400)  # about 7 minutes on a quiet 2-core machine; load slows it 2-4 times
@@ -32,7 +36,7 @@ def test_the_default_model_writes_an_article_and_the_ledger_is_exact(workspace: 
     server = LocalServer.shared(model.server_config)  # type: ignore[attr-defined]  # the one the run uses
     before = server.metrics()
 
-    rows = run_eval([TOPIC], settings=settings, out_dir=workspace / "eval")
+    rows = run_eval([(TOPIC, NOTES)], settings=settings, out_dir=workspace / "eval")
 
     after = server.metrics()
     row = rows[0]
@@ -41,6 +45,7 @@ def test_the_default_model_writes_an_article_and_the_ledger_is_exact(workspace: 
         assert row.words >= 450 and row.distinct_3 >= 0.85, row
         assert (row.max_line_repeats, row.echoed_runs, row.copied_runs) == (1, 0, 0), row
         assert row.topic_similarity is not None and row.topic_similarity >= 0.3, row
+        assert (row.figures_unsourced, row.citations_unresolved, row.references_exact) == (0, 0, True), row
 
     calls = [r for r in RoiLedger(settings.ledger_path).read().records if r["type"] == "llm_call"]
     assert len(calls) == row.calls >= 8, row.reason  # at least as far as the writer
