@@ -189,6 +189,16 @@ def test_health_unreachable_base_url(capsys: pytest.CaptureFixture[str], monkeyp
     assert "sk-test-not-a-real-key-123" not in err
 
 
+def test_health_checks_the_database_and_never_shows_its_password(capsys: pytest.CaptureFixture[str],
+                                                                  no_style_store: None) -> None:
+    code, out, _ = run(capsys, "--database-url", "postgresql://news:s3cret-pw@127.0.0.1:9/db", "health",
+                       "--provider", "openai", "--json")
+    report = json.loads(out)
+    database = next(c for c in report["checks"] if c["name"] == "database")
+    assert code == 2 and database["ok"] is False and "cannot open the database" in database["detail"]
+    assert "s3cret-pw" not in out and "127.0.0.1:9" in database["detail"]
+
+
 # -- roi --------------------------------------------------------------------------------------
 @pytest.fixture
 def ledger(ledger_path: Path) -> list[dict[str, Any]]:

@@ -63,14 +63,22 @@ def _provider(settings: Settings) -> str:
             f"{metered.totals().total.llm_seconds * 1000:.0f} ms ({completion.usage.total_tokens} tokens)")
 
 
-def _ledger(settings: Settings) -> str:
-    from newsroom.roi.ledger import RoiLedger
+def _database(settings: Settings) -> str:
+    from newsroom.store import check
 
-    path = settings.ledger_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    report = RoiLedger(path).read()
-    skipped = f", {len(report.skipped_lines)} unreadable line(s) skipped" if report.skipped_lines else ""
-    return f"{path}: {len(report.records)} records{skipped}"
+    return check(settings.db_url)
+
+
+def _ledger(settings: Settings) -> str:
+    from newsroom.roi.db_ledger import open_ledger
+
+    ledger = open_ledger(settings)
+    try:
+        report = ledger.read()
+    finally:
+        ledger.close()
+    skipped = f", {len(report.skipped_lines)} unreadable record(s) skipped" if report.skipped_lines else ""
+    return f"{ledger.describe()}: {len(report.records)} records{skipped}"
 
 
 def _flags(settings: Settings) -> str:
@@ -89,6 +97,6 @@ def _style_store(settings: Settings) -> str:
 
 def run_checks(settings: Settings) -> list[Check]:
     checks: list[tuple[str, Callable[[Settings], str]]] = [
-        ("flags", _flags), ("ledger", _ledger), ("model_file", _model_file), ("provider", _provider),
-        ("style_store", _style_store)]
+        ("flags", _flags), ("database", _database), ("ledger", _ledger), ("model_file", _model_file),
+        ("provider", _provider), ("style_store", _style_store)]
     return [_timed(name, lambda fn=fn: fn(settings)) for name, fn in checks]  # type: ignore[misc]
