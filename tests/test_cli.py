@@ -199,6 +199,14 @@ def test_health_checks_the_database_and_never_shows_its_password(capsys: pytest.
     assert "s3cret-pw" not in out and "127.0.0.1:9" in database["detail"]
 
 
+@pytest.mark.parametrize("args", [("runs", "list"), ("runs", "show", "abc"), ("runs", "cancel", "abc")])
+def test_runs_on_an_unreachable_database_say_why_without_the_password(capsys: pytest.CaptureFixture[str],
+                                                                      args: tuple[str, ...]) -> None:
+    code, out, err = run(capsys, "--database-url", "postgresql://news:s3cret-pw@127.0.0.1:9/db", *args)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert "Connection refused" in err and "s3cret-pw" not in err and "Traceback" not in err
+
+
 # -- roi --------------------------------------------------------------------------------------
 @pytest.fixture
 def ledger(ledger_path: Path) -> list[dict[str, Any]]:

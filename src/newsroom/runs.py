@@ -62,7 +62,9 @@ def client(settings: Settings) -> Iterator[Any]:
     from dbos import DBOSClient, run_dbos_database_migrations
 
     from newsroom.engine import APP, _dbos_url
+    from newsroom.store import engine
 
+    engine(settings.db_url)  # our tables, and the reason when the database cannot be reached
     url = _dbos_url(settings.db_url)
     try:
         run_dbos_database_migrations(url)
