@@ -9,6 +9,7 @@ every machine. The same code runs against both.
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import cache
 from pathlib import Path
@@ -97,6 +98,9 @@ def _engine(url: str) -> sa.Engine:
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            # It holds every recorded response (the articles' text) and the ledger: its owner's only,
+            # like the ledger file. SQLite gives its -wal and -shm files the same mode.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
         except OSError as exc:
             raise ConfigError(f"cannot create the database directory {str(path.parent)!r} ({exc.strerror}); "
                               "check the workspace is writable") from None
