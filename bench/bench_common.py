@@ -62,8 +62,11 @@ class WorkerContext:
 
 def child_env(tmp: Path, workspace: Path) -> dict[str, str]:
     """A clean environment: HOME, workspace and crewAI storage in temp dirs; no NEWSROOM_* leaks in."""
+    from newsroom.llm.catalogue import models_dir
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSROOM_")}
     env.update(QUIET_ENV)
+    env["NEWSROOM_MODELS_DIR"] = str(models_dir())  # the pulled models, not the temp HOME's (none)
     env.update({"HOME": str(tmp / "home"), "NEWSROOM_WORKSPACE": str(workspace),
                 "CREWAI_STORAGE_DIR": str(tmp / "crewai"), "PYTHONDONTWRITEBYTECODE": "1"})
     for d in (tmp / "home", workspace, tmp / "crewai"):
