@@ -14,6 +14,7 @@ import hmac
 import logging
 import secrets
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,10 +29,6 @@ from newsroom.service.runtime import Runtime
 log = logging.getLogger(__name__)
 COOKIE = "newsroom_token"
 OPEN_PATHS = ("/healthz",)
-
-
-class TooLarge(Exception):
-    pass
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -80,14 +77,13 @@ class Guard:
             await send(message)
 
         refusal = self._refuse(scope, request_id)
-        if refusal is not None:
-            await refusal(scope, receive, send_with_headers)
-            return
-        try:
-            await self.app(scope, self._limited(receive), send_with_headers)
-        except TooLarge:
-            await _error(413, "payload_too_large", f"the body is over {self.max_body} bytes",
-                         request_id)(scope, receive, send_with_headers)
+        if refusal is None:
+            body = await self._read_body(receive)
+            if body is not None:
+                await self.app(scope, _replay(body, receive), send_with_headers)
+                return
+            refusal = _error(413, "payload_too_large", f"the body is over {self.max_body} bytes", request_id)
+        await refusal(scope, receive, send_with_headers)
 
     def _refuse(self, scope: Scope, request_id: str) -> ASGI | None:
         path = scope.get("path", "")
@@ -106,23 +102,43 @@ class Guard:
         scheme, _, given = auth.partition(" ")
         if scheme.lower() == "bearer" and token_ok(given.strip(), self.token):
             return True
-        # The dashboard's cookie, for GETs of /ui only: a cross-site form can never use it.
-        return (path == "/ui" or path.startswith("/ui/")) and scope.get("method") == "GET" and \
-            token_ok(_cookie(scope, COOKIE), self.token)
+        if scope.get("method") != "GET" or not (path == "/ui" or path.startswith("/ui/")):
+            return False
+        # The dashboard's cookie, for GETs of /ui only (a cross-site form can never use it), and the
+        # sign-in link /ui?token=... that sets it.
+        query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
+        given = query.get("token", [None])[0] if path == "/ui" else None
+        return token_ok(_cookie(scope, COOKIE), self.token) or token_ok(given, self.token)
 
-    def _limited(self, receive: Receive) -> Receive:
-        seen = 0
-
-        async def wrapped() -> Message:
-            nonlocal seen
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        """The whole body (a few KiB at most), or None once it passes the limit: a body sent without a
+        Content-Length (chunked) is counted as it arrives, and never held beyond the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise TooLarge
-            return message
+            if message["type"] != "http.request":
+                return b"".join(chunks)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
-        return wrapped
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # the disconnect, when the client goes
+
+    return replay
 
 
 def _security_headers(request_id: str) -> list[tuple[bytes, bytes]]:

@@ -26,6 +26,7 @@ from newsroom.service.routes import describe, find_run, read_output, recent_runs
 
 router = APIRouter(include_in_schema=False)
 REFRESH_S = 5
+COOKIE_AGE_S = 8 * 3600
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 
 CSS = """
@@ -107,7 +108,7 @@ def dashboard(request: Request, token: str | None = None) -> Response:
         if expected is None or not token_ok(token, expected):
             raise HTTPException(401, "wrong token")
         response = RedirectResponse("/ui", status_code=303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/ui")
+        response.set_cookie(COOKIE, token, max_age=COOKIE_AGE_S, httponly=True, samesite="strict", path="/ui")
         return response
     runs = recent_runs(runtime, limit=200)
     body = (f"{_totals(runs)}<p class=\"muted\">The {len(runs)} newest runs; this page reloads every "
