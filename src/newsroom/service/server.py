@@ -140,6 +140,12 @@ def serve(obj: Ctx, host: str, port: int, workers: int, drain_s: float, grace_s:
     from newsroom import flags as flagmod
     from newsroom.service.runtime import ServiceConfig
 
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(f"newsroom serve needs {exc.name!r}, which is not installed: pip install fastapi uvicorn "
+                          "(make setup installs them once requirements.lock carries them: make lock)") from None
     token = api_token(host)
     settings = obj.settings(provider=provider, model=model, base_url=base_url,
                             flag_overrides=flagmod.parse_overrides(flag_pairs))
