@@ -48,8 +48,8 @@ def spread(values: list[float]) -> str:
 
 def machine() -> dict[str, str]:
     load = os.getloadavg()
-    top = subprocess.run(["ps", "-eo", "pcpu,rss,comm", "--sort=-pcpu"], capture_output=True, text=True,
-                         check=False).stdout.splitlines()[:8]
+    top = [line[:140] for line in subprocess.run(["ps", "-eo", "pcpu,rss,args", "--sort=-pcpu"], capture_output=True,
+                                                 text=True, check=False).stdout.splitlines()[:8]]
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "?")
     return {"load": f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", "top": "\n".join(top), "cpu": cpu,
