@@ -122,7 +122,7 @@ class Runtime:
     def drain(self) -> None:
         """Refuse new runs, stop the workers taking runs; returns at once (``wait`` waits)."""
         if not self.draining.is_set():
-            log.warning("draining: new runs refused, workers stop taking runs")
+            log.info("draining: new runs refused, workers stop taking runs")
         self.draining.set()
         self._stop_workers.set()
 
