@@ -107,8 +107,8 @@ class Guard:
         # The dashboard's cookie, for GETs of /ui only (a cross-site form can never use it), and the
         # sign-in link /ui?token=... that sets it.
         query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
-        given = query.get("token", [None])[0] if path == "/ui" else None
-        return token_ok(_cookie(scope, COOKIE), self.token) or token_ok(given, self.token)
+        link: str | None = query.get("token", [""])[0] if path == "/ui" else None
+        return token_ok(_cookie(scope, COOKIE), self.token) or token_ok(link, self.token)
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         """The whole body (a few KiB at most), or None once it passes the limit: a body sent without a
