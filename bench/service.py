@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -120,6 +121,7 @@ def main() -> int:
     served.proc.send_signal(signal.SIGTERM)
     served.proc.wait(120)
     fake.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
     statuses = Counter(r["status"] for r in runs)
     calls = sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("newsroom_llm_calls_total"))
     checks = {
