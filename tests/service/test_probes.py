@@ -149,3 +149,28 @@ def test_an_unexpected_error_is_a_generic_500(tmp_path: Path, monkeypatch: pytes
     body = r.json()
     assert body["error"] == "internal" and len(body["request_id"]) == 16
     assert "internal detail" not in r.text and TOKEN not in r.text and "Traceback" not in r.text
+
+
+def test_delete_cancels_a_running_and_a_queued_run(tmp_path: Path) -> None:
+    fake = FakeProvider(latency=(0.5, 0.8))
+    url = fake.start()
+    served = start(tmp_path / "ws", service_env(tmp_path / "home", url), "--grace", "0")
+    try:
+        with served.client() as c:
+            running, queued = (c.post("/v1/articles", json={"topic": f"district heating, part {i}"}).json()
+                               ["execution_id"] for i in (1, 2))
+            while c.get(f"/v1/articles/{running}").json()["status"] != "running":
+                time.sleep(0.1)
+            assert c.get(f"/v1/articles/{queued}").json()["status"] == "queued"  # one worker: it waits
+            for execution_id in (running, queued):
+                r = c.delete(f"/v1/articles/{execution_id}")
+                assert r.status_code == 202 and r.json()["status"] == "cancelled", r.text
+            calls = fake.count
+            for execution_id in (running, queued):
+                assert wait_finished(c, execution_id, timeout=30)["status"] == "cancelled"
+            time.sleep(2)
+            assert fake.count <= calls + 1  # at most the call in flight; nothing after it
+            assert c.delete(f"/v1/articles/{queued}").status_code == 409
+    finally:
+        assert served.stop() == 0, served.stderr
+        fake.stop()
