@@ -8,9 +8,12 @@ would load an embedding model; the style tests cover it), everything else is the
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -128,3 +131,38 @@ def server(fake: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iter
     served = start(root / "workspace", service_env(root / "home", fake_url(fake)))
     yield served
     served.stop()
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A throwaway Postgres 15 on a loopback port (Debian's ``postgresql``; initdb runs as ``postgres``)."""
+    if not (PG_BIN / "initdb").exists() or not shutil.which("su"):
+        pytest.fail("Postgres 15 is not installed; these tests need it: apt-get install -y postgresql")
+    root = Path(tempfile.mkdtemp(prefix="newsroom-pg-"))  # not under pytest's root-only tmp: postgres must reach it
+    shutil.chown(root, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    def as_postgres(command: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c", command], capture_output=True, text=True,
+                              timeout=120, **kwargs)
+
+    init = as_postgres(f"{PG_BIN / 'initdb'} -D {root / 'data'} -A trust -U newsroom")
+    assert init.returncode == 0, init.stderr
+    server = subprocess.Popen(["su", "postgres", "-s", "/bin/sh", "-c",
+                               f"exec {PG_BIN / 'postgres'} -D {root / 'data'} -h 127.0.0.1 -p {port} -k {root}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while as_postgres(f"{PG_BIN / 'pg_isready'} -h 127.0.0.1 -p {port}").returncode != 0:
+        assert time.monotonic() < deadline, "postgres did not start"
+        time.sleep(0.3)
+    created = as_postgres(f"{PG_BIN / 'createdb'} -h 127.0.0.1 -p {port} -U newsroom newsroom")
+    assert created.returncode == 0, created.stderr
+    yield f"postgresql://newsroom@127.0.0.1:{port}/newsroom"
+    as_postgres(f"{PG_BIN / 'pg_ctl'} -D {root / 'data'} stop -m fast")
+    server.wait(30)
+    shutil.rmtree(root, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""The rollback drill: blue and green servers on one database, blue stopped mid-run.
+"""The rollback drill: blue and green servers on one database (SQLite, or Postgres with green in a
+workspace of its own, as on another machine), blue stopped mid-run.
 
 Green runs with ``NEWSROOM_FLAG_FLOW_ENGINE=off`` (the in-process rollback: the same stages as a
 plain sequence). Blue is stopped with SIGTERM and ``--drain 0``: it turns not-ready, hands its
@@ -21,12 +22,21 @@ from .conftest import service_env, start, wait_finished
 pytestmark = pytest.mark.slow
 
 
-def test_blue_green_on_one_database(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """Blue and green share a SQLite file (both in one workspace), or a Postgres database."""
+    if request.param == "sqlite":
+        return {}
+    return {"NEWSROOM_DATABASE_URL": request.getfixturevalue("postgres_url")}
+
+
+def test_blue_green_on_one_database(tmp_path: Path, database: dict[str, str]) -> None:
     fake = FakeProvider(latency=(0.3, 0.6))
     url = fake.start()
     ws = tmp_path / "ws"
-    blue = start(ws, service_env(tmp_path / "home", url), "--drain", "0", "--grace", "2")
-    green = start(ws, service_env(tmp_path / "home", url, NEWSROOM_FLAG_FLOW_ENGINE="off"),
+    blue = start(ws, service_env(tmp_path / "home", url, **database), "--drain", "0", "--grace", "2")
+    green = start(tmp_path / "ws-green" if database else ws,
+                  service_env(tmp_path / "home", url, NEWSROOM_FLAG_FLOW_ENGINE="off", **database),
                   "--workers-in-process", "2")
     try:
         with blue.client() as b, green.client() as g:
