@@ -274,13 +274,14 @@ def discover(obj: Ctx, subject: str, n: int | None, provider: str | None, model:
 from newsroom.cli_runs import batch, eval_command, runs, submit, worker  # noqa: E402
 from newsroom.llm.cli_models import models  # noqa: E402
 from newsroom.roi.cli_report import export, report  # noqa: E402
+from newsroom.service.server import serve  # noqa: E402
 from newsroom.style.cli_check import check  # noqa: E402
 from newsroom.style.cli_memory import style  # noqa: E402
 
 cli.add_command(check)
 cli.add_command(style)
 cli.add_command(models)
-for command in (batch, eval_command, submit, worker, runs):
+for command in (batch, eval_command, submit, worker, runs, serve):
     cli.add_command(command)
 roi.add_command(report)
 roi.add_command(export)

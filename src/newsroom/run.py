@@ -161,11 +161,14 @@ def execute(job: Job, live: Live | None = None) -> ArticleResult:
     """Run ``job``: the context built once, the stages, the outputs. Inside a DBOS workflow."""
     from newsroom.api import build_context
     from newsroom.durable import cancelled
+    from newsroom.outputs import ensure_writable
     from newsroom.outputs_writer import research, write_outputs
     from newsroom.roi.db_ledger import DbLedger
 
     live = live or Live()
     settings = settings_for(job, live)
+    # A queued job without --out writes to its runner's workspace: made sure of before anything is spent.
+    out_dir = Path(job.out_dir) if job.out_dir else ensure_writable(settings.workspace / "articles")
     started = time.perf_counter()
     state = ArticleState(id=job.execution_id, execution_id=job.execution_id, topic=job.topic, sources=job.sources)
     ctx = build_context(settings, job.execution_id, live.model, live.progress, live.flag_provider,
@@ -177,7 +180,6 @@ def execute(job: Job, live: Live | None = None) -> ArticleResult:
         if isinstance(ctx.metered.ledger, DbLedger):  # a resumed run's budgets count what it already spent
             ctx.metered.absorb(ctx.metered.ledger.read(job.execution_id).records)
         run_stages(ctx, state)
-        out_dir = Path(job.out_dir) if job.out_dir else settings.workspace / "articles"
         return write_outputs(ctx, state, out_dir, time.perf_counter() - started)
     finally:
         if ctx.style is not None:
