@@ -28,7 +28,7 @@ from dbos import DBOS, SetWorkflowID
 
 from newsroom.config import Settings
 from newsroom.errors import ConfigError
-from newsroom.run import ArticleResult, Job, Live, execute
+from newsroom.run import ArticleResult, Job, Live, execute, use_runner_settings
 from newsroom.store import engine as db_engine
 from newsroom.store import normalise, redact_url, workers
 
@@ -228,6 +228,7 @@ def work(settings: Settings, *, concurrency: int, stop: threading.Event, executo
     ``drain_s`` and hand the rest back to the queue. Returns the ids handed back: the caller must then
     exit (a run handed back is another worker's now, while its thread here may still be going)."""
     launch(settings, role="worker", executor_id=executor, concurrency=concurrency)
+    use_runner_settings(settings)
     me, url = _launched["executor"], settings.db_url
     while not stop.is_set():
         beat(url, me)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from newsroom.config import Settings
+from newsroom.config import Settings, build
 from newsroom.errors import BudgetExceeded, Cancelled, ConfigError, NewsroomError
 from newsroom.llm.base import ChatModel
 from newsroom.pipeline import ArticleState, run_sequence, usage_by_stage
@@ -89,9 +89,21 @@ def portable(settings: Settings) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v not in ({}, [])}
 
 
+_runner: Settings | None = None  # a worker's own settings: its workspace, database, models, keys
+
+
+def use_runner_settings(settings: Settings | None) -> None:
+    """Run every queued job of this process on ``settings`` (the worker's ``--workspace``,
+    ``--database-url`` and the rest), with the job's own portable settings on top."""
+    global _runner
+    _runner = settings
+
+
 def settings_for(job: Job, live: Live | None) -> Settings:
-    """The submitter's settings when it runs here; else this machine's, with the job's on top."""
+    """The submitter's settings when it runs here; else this worker's, with the job's on top."""
     base = live.settings if live is not None and live.settings is not None else None
+    if base is None and _runner is not None:
+        base = build({**dict(_runner), **job.settings}, source="the queued run's settings")
     if base is None:
         base = Settings.load(**job.settings)
     if live is not None and live.overrides:
