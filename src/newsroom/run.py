@@ -164,9 +164,14 @@ def execute(job: Job, live: Live | None = None) -> ArticleResult:
     from newsroom.outputs_writer import research, write_outputs
     from newsroom.roi.db_ledger import DbLedger
 
+    from newsroom.outputs import ensure_writable
+
     live = live or Live()
     settings = settings_for(job, live)
     started = time.perf_counter()
+    # A queued run may land on a worker (another machine) where the directory does not exist yet:
+    # create it, and prove it writable, before anything is spent.
+    out_dir = ensure_writable(Path(job.out_dir) if job.out_dir else settings.workspace / "articles")
     state = ArticleState(id=job.execution_id, execution_id=job.execution_id, topic=job.topic, sources=job.sources)
     ctx = build_context(settings, job.execution_id, live.model, live.progress, live.flag_provider,
                         live.style_memory)
@@ -177,7 +182,6 @@ def execute(job: Job, live: Live | None = None) -> ArticleResult:
         if isinstance(ctx.metered.ledger, DbLedger):  # a resumed run's budgets count what it already spent
             ctx.metered.absorb(ctx.metered.ledger.read(job.execution_id).records)
         run_stages(ctx, state)
-        out_dir = Path(job.out_dir) if job.out_dir else settings.workspace / "articles"
         return write_outputs(ctx, state, out_dir, time.perf_counter() - started)
     finally:
         if ctx.style is not None:
