@@ -32,11 +32,17 @@ class FakeProvider:
         self.latency = latency
         self.log = log
         self.arrivals: list[float] = []
+        self.open = 0  # requests arrived and not yet answered
         self._lock = threading.Lock()
         self._reply = script([CLEAN_SECTIONS])
         handler = type("Handler", (_Handler,), {"fake": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return self.open
 
     @property
     def count(self) -> int:
@@ -78,12 +84,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-        payload = json.dumps(self.fake.answer(body)).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        with self.fake._lock:
+            self.fake.open += 1
+        try:
+            payload = json.dumps(self.fake.answer(body)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        finally:
+            with self.fake._lock:
+                self.fake.open -= 1
 
     def log_message(self, *args: object) -> None:
         return None
