@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,10 +20,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.fakes.process import base_env, newsroom
 from tests.fakes.provider import FakeProvider
 from tests.pg import postgres_server, unavailable
 
-REPO = Path(__file__).resolve().parents[2]
 DONE = ("published", "rejected", "needs_revision", "budget_exceeded", "failed", "cancelled")
 
 
@@ -65,23 +64,6 @@ def fake_provider() -> Iterator[Any]:
     yield start
     for fake in started:
         fake.stop()
-
-
-def base_env(home: Path, workspace: Path) -> dict[str, str]:
-    """A child's environment: this worktree's code, its own HOME and workspace, nothing phoning home."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSROOM_")}
-    env.update(PYTHONPATH=f"{REPO / 'src'}:{REPO}", HOME=str(home), NEWSROOM_WORKSPACE=str(workspace),
-               CREWAI_STORAGE_DIR=str(home / "crewai"), OPENAI_API_KEY="sk-fake-test-key",
-               CREWAI_DISABLE_TELEMETRY="true", CREWAI_DISABLE_VERSION_CHECK="true",
-               CREWAI_TRACING_ENABLED="false", OTEL_SDK_DISABLED="true", ANONYMIZED_TELEMETRY="False",
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
-    home.mkdir(parents=True, exist_ok=True)
-    workspace.mkdir(parents=True, exist_ok=True)
-    return env
-
-
-def newsroom(*args: str) -> list[str]:
-    return [sys.executable, "-m", "newsroom.cli", *args]
 
 
 @dataclass

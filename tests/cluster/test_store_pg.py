@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from .conftest import REPO
+from tests.fakes.process import REPO
 
 OPEN = "import sys; from newsroom.store import engine; engine(sys.argv[1])"
 

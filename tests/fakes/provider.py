@@ -93,6 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client was killed while it waited: that is what the tests do
         finally:
             with self.fake._lock:
                 self.fake.open -= 1
