@@ -161,10 +161,9 @@ def execute(job: Job, live: Live | None = None) -> ArticleResult:
     """Run ``job``: the context built once, the stages, the outputs. Inside a DBOS workflow."""
     from newsroom.api import build_context
     from newsroom.durable import cancelled
+    from newsroom.outputs import ensure_writable
     from newsroom.outputs_writer import research, write_outputs
     from newsroom.roi.db_ledger import DbLedger
-
-    from newsroom.outputs import ensure_writable
 
     live = live or Live()
     settings = settings_for(job, live)
