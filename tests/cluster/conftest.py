@@ -66,6 +66,25 @@ def fake_provider() -> Iterator[Any]:
         fake.stop()
 
 
+def tcp_ports(pid: int) -> set[int]:
+    """The local TCP ports of process ``pid``'s sockets (Linux /proc): which requests are its."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
 @dataclass
 class Worker:
     name: str

@@ -33,6 +33,9 @@ class FakeProvider:
         self.log = log
         self.arrivals: list[float] = []
         self.open = 0  # requests arrived and not yet answered
+        # Per request: the client's port, and when the answer was sent (None while it is open), so a
+        # test can tell which process's requests were open at a moment (``tests/cluster``).
+        self.by_port: list[tuple[int, list[float | None]]] = []
         self._lock = threading.Lock()
         self._reply = script([CLEAN_SECTIONS])
         handler = type("Handler", (_Handler,), {"fake": self})
@@ -43,6 +46,14 @@ class FakeProvider:
     def in_flight(self) -> int:
         with self._lock:
             return self.open
+
+    def unanswered_from(self, ports: set[int] | None, answered_within_s: float = 0.0) -> int:
+        """Requests from clients on ``ports`` (None: any) still open, or answered in the last
+        ``answered_within_s`` seconds (the client may have died before it recorded the answer)."""
+        now = time.time()
+        with self._lock:
+            return sum(1 for port, answered in self.by_port if (ports is None or port in ports)
+                       and (answered[0] is None or answered[0] > now - answered_within_s))
 
     @property
     def count(self) -> int:
@@ -84,8 +95,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        answered: list[float | None] = [None]
         with self.fake._lock:
             self.fake.open += 1
+            self.fake.by_port.append((int(self.client_address[1]), answered))
         try:
             payload = json.dumps(self.fake.answer(body)).encode()
             self.send_response(200)
@@ -98,6 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with self.fake._lock:
                 self.fake.open -= 1
+                answered[0] = time.time()
 
     def log_message(self, *args: object) -> None:
         return None
