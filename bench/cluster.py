@@ -288,7 +288,8 @@ def measure(ctx: Any) -> dict[str, Any]:
                        f"engine cost per LLM call on {e['database']} (step + key + ledger row, vs bare Metered)",
                        e["engine_cost_us"], "us", n=e["n"] * e["repeats"], stat=f"median of {e['repeats']} repeats")
                 for e in doc["engine_cost"]]
-    return {"title": "Cluster: throughput and engine cost", "method": (__doc__ or "").split("\n\n", 2)[2].strip(),
+    method = " ".join((__doc__ or "").split("\n\n", 2)[2].split())
+    return {"title": "Cluster: throughput and engine cost", "method": method,
             "metrics": metrics, "notes": [f"load {doc['load_start']['load']} -> {doc['load_end']['load']}"]}
 
 
