@@ -36,6 +36,12 @@ $(STAMP): pyproject.toml requirements.lock
 	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "note: install Debian's chromium to run the browser test (apt-get install chromium)"
+	# Debian's Postgres, for the cluster tests (each session starts a throwaway server on loopback; the
+	# package's own service is not used).
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	  command -v apt-get >/dev/null && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+	  echo "note: install Debian's postgresql to run the cluster tests (apt-get install postgresql)"
 	touch $(STAMP)
 
 test: setup

@@ -35,8 +35,9 @@ MEASUREMENTS = {
     "flow": "bench_flow",
     "cli": "bench_cli",
     "memory": "bench_memory",
+    "cluster": "cluster",  # needs Postgres (make setup installs it); also runs alone: bench/cluster.py
 }
-TIMEOUT_S = {"article": 1800, "memory": 1800}
+TIMEOUT_S = {"article": 1800, "memory": 1800, "cluster": 1800}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -140,13 +140,17 @@ def submit(obj: Ctx, topics_file: str, out_dir: str | None, sources: str | None,
               help="on SIGTERM, how long running runs may take to finish before they are handed back")
 @click.option("--id", "executor", default=None, metavar="NAME",
               help="this worker's stable name (its unfinished runs come back to it after a restart)")
+@click.option("--stale-after", "stale_s", type=click.FloatRange(10), default=30.0, show_default=True,
+              envvar="NEWSROOM_WORKER_STALE_S", metavar="SECONDS",
+              help="adopt the runs of a worker whose heartbeat (every 5 s) is this old; use the same value on "
+                   "every worker [env NEWSROOM_WORKER_STALE_S]")
 @click.pass_obj
-def worker(obj: Ctx, concurrency: int, drain_s: float, executor: str | None) -> int:
+def worker(obj: Ctx, concurrency: int, drain_s: float, executor: str | None, stale_s: float) -> int:
     """Take queued runs and run them, until SIGTERM or Ctrl-C.
 
     On SIGTERM it stops taking runs, lets running ones finish for up to --drain seconds, hands the
     rest back to the queue and exits 0. Killed outright, its runs are handed back by another worker
-    once its heartbeat is 30 s old, and continue where they stopped.
+    once its heartbeat is --stale-after seconds old, and continue where they stopped.
     """
     from newsroom.engine import work
 
@@ -155,7 +159,8 @@ def worker(obj: Ctx, concurrency: int, drain_s: float, executor: str | None) -> 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     click.echo(f"worker: taking runs from the queue, {concurrency} at a time (SIGTERM to stop)", err=True)
-    handed = work(settings, concurrency=concurrency, stop=stop, executor=executor, drain_s=drain_s)
+    handed = work(settings, concurrency=concurrency, stop=stop, executor=executor, drain_s=drain_s,
+                  stale_s=stale_s)
     click.echo(f"worker: stopped; handed back {len(handed)} run(s): {', '.join(handed) or 'none'}", err=True)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -9,7 +9,8 @@ runs on ``QUEUE``; ``worker`` (and ``batch``, and ``serve --workers-in-process``
 Processes that are not workers listen to no queue but DBOS's internal one, so a ``generate`` never
 picks up someone else's queued run. Workers keep a heartbeat in the database; a worker that stops
 beating for ``STALE_S`` (killed, its machine gone) has its unfinished runs handed to the queue again
-by whichever live worker notices first.
+by whichever live worker notices first (``newsroom worker --stale-after``, env
+``NEWSROOM_WORKER_STALE_S``; every worker on a database should use the same value).
 """
 
 from __future__ import annotations
@@ -183,19 +184,20 @@ def beat(url: str, executor: str) -> None:
                                                  started=now, seen=now))
 
 
-def adopt_orphans(url: str, me: str) -> list[str]:
-    """Hand the unfinished runs of workers that stopped beating back to the queue; returns their ids.
+def adopt_orphans(url: str, me: str, stale_s: float = STALE_S) -> list[str]:
+    """Hand the unfinished runs of workers that stopped beating ``stale_s`` ago back to the queue;
+    returns their ids.
 
     The stale worker's row is deleted first, by one statement: whichever live worker deletes it does
     the handing back, so two workers never hand back the same runs."""
     taken: list[str] = []
     with db_engine(url).begin() as conn:
         stale = [r.executor_id for r in conn.execute(sa.select(workers.c.executor_id).where(
-            workers.c.seen < time.time() - STALE_S, workers.c.executor_id != me))]
+            workers.c.seen < time.time() - stale_s, workers.c.executor_id != me))]
     for dead in stale:
         with db_engine(url).begin() as conn:
             if not conn.execute(workers.delete().where(workers.c.executor_id == dead,
-                                                       workers.c.seen < time.time() - STALE_S)).rowcount:
+                                                       workers.c.seen < time.time() - stale_s)).rowcount:
                 continue
         for w in DBOS.list_workflows(status="PENDING", executor_id=dead, load_input=False, load_output=False):
             DBOS.resume_workflow(w.workflow_id, queue_name=QUEUE)
@@ -223,16 +225,20 @@ def hand_back(url: str, me: str) -> list[str]:
 
 
 def work(settings: Settings, *, concurrency: int, stop: threading.Event, executor: str | None = None,
-         drain_s: float = 30.0, on_beat: Callable[[], None] | None = None) -> list[str]:
+         drain_s: float = 30.0, stale_s: float = STALE_S, on_beat: Callable[[], None] | None = None) -> list[str]:
     """Run queued runs until ``stop`` is set; then stop dequeuing, let running runs finish for up to
     ``drain_s`` and hand the rest back to the queue. Returns the ids handed back: the caller must then
-    exit (a run handed back is another worker's now, while its thread here may still be going)."""
+    exit (a run handed back is another worker's now, while its thread here may still be going).
+    Meanwhile it beats every ``BEAT_S`` and adopts the runs of workers silent for ``stale_s``."""
+    if stale_s < 2 * BEAT_S:
+        raise ConfigError(f"a worker is stale after {stale_s!r} s, less than two heartbeats ({2 * BEAT_S:g} s): "
+                          "live workers would lose their runs; set --stale-after / NEWSROOM_WORKER_STALE_S higher")
     launch(settings, role="worker", executor_id=executor, concurrency=concurrency)
     use_runner_settings(settings)
     me, url = _launched["executor"], settings.db_url
     while not stop.is_set():
         beat(url, me)
-        adopt_orphans(url, me)
+        adopt_orphans(url, me, stale_s)
         if on_beat is not None:
             on_beat()
         stop.wait(BEAT_S)

@@ -182,6 +182,9 @@ def execute(job: Job, live: Live | None = None) -> ArticleResult:
     # A queued job without --out writes to its runner's workspace: made sure of before anything is spent.
     out_dir = Path(job.out_dir) if job.out_dir else ensure_writable(settings.workspace / "articles")
     started = time.perf_counter()
+    # A queued run may land on a worker (another machine) where the directory does not exist yet:
+    # create it, and prove it writable, before anything is spent.
+    out_dir = ensure_writable(Path(job.out_dir) if job.out_dir else settings.workspace / "articles")
     state = ArticleState(id=job.execution_id, execution_id=job.execution_id, topic=job.topic, sources=job.sources)
     ctx = build_context(settings, job.execution_id, live.model, live.progress, live.flag_provider,
                         live.style_memory)

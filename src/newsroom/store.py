@@ -115,11 +115,27 @@ def _engine(url: str) -> sa.Engine:
     else:
         engine = sa.create_engine(normalise(url), pool_pre_ping=True)
     try:
-        metadata.create_all(engine)
+        _create_tables(engine, path is None)
     except sa.exc.OperationalError as exc:
         raise ConfigError(f"cannot open the database {redact_url(url)!r}: {str(exc.orig).strip().splitlines()[0]}; "
                           "check NEWSROOM_DATABASE_URL and that the server is running") from None
     return engine
+
+
+# Any fixed number: the advisory lock every process takes to create newsroom's tables on Postgres.
+_DDL_LOCK = 0x6E657773
+
+
+def _create_tables(engine: sa.Engine, postgres: bool) -> None:
+    """Create the tables that are missing. On Postgres, workers starting together on a new database
+    would race (each sees no table, one CREATE fails with a duplicate key): they take turns under an
+    advisory lock, in one transaction, so the second sees the first's tables."""
+    if not postgres:
+        metadata.create_all(engine)
+        return
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DDL_LOCK})
+        metadata.create_all(conn)
 
 
 def engine(url: str) -> sa.Engine:

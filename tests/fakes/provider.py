@@ -32,11 +32,28 @@ class FakeProvider:
         self.latency = latency
         self.log = log
         self.arrivals: list[float] = []
+        self.open = 0  # requests arrived and not yet answered
+        # Per request: the client's port, and when the answer was sent (None while it is open), so a
+        # test can tell which process's requests were open at a moment (``tests/cluster``).
+        self.by_port: list[tuple[int, list[float | None]]] = []
         self._lock = threading.Lock()
         self._reply = script([CLEAN_SECTIONS])
         handler = type("Handler", (_Handler,), {"fake": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return self.open
+
+    def unanswered_from(self, ports: set[int] | None, answered_within_s: float = 0.0) -> int:
+        """Requests from clients on ``ports`` (None: any) still open, or answered in the last
+        ``answered_within_s`` seconds (the client may have died before it recorded the answer)."""
+        now = time.time()
+        with self._lock:
+            return sum(1 for port, answered in self.by_port if (ports is None or port in ports)
+                       and (answered[0] is None or answered[0] > now - answered_within_s))
 
     @property
     def count(self) -> int:
@@ -78,12 +95,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-        payload = json.dumps(self.fake.answer(body)).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        answered: list[float | None] = [None]
+        with self.fake._lock:
+            self.fake.open += 1
+            self.fake.by_port.append((int(self.client_address[1]), answered))
+        try:
+            payload = json.dumps(self.fake.answer(body)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client was killed while it waited: that is what the tests do
+        finally:
+            with self.fake._lock:
+                self.fake.open -= 1
+                answered[0] = time.time()
 
     def log_message(self, *args: object) -> None:
         return None

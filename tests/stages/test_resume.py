@@ -144,3 +144,54 @@ def test_unknown_or_finished_ids_are_errors_not_fresh_runs(flow_workspace: Path)
                             model=ScriptedModel(default=script([CLEAN_SECTIONS])))
     with pytest.raises(ConfigError, match="already finished as 'published'"):
         generate_article(settings=settings, model=ScriptedModel(), resume=done.execution_id)
+
+
+# The same guarantee end to end: the real CLI, SIGKILL from outside (no hook in the process), the
+# openai provider over HTTP to the fake server, the embedded SQLite database. Killed while its sixth
+# call (the third of the editorial step) is in flight, the resumed run replays the step's first two
+# calls and the discover step's three, and makes only the one that was in flight again.
+@pytest.mark.timeout(300)
+def test_generate_killed_with_sigkill_resumes_from_the_cli_and_pays_once(tmp_path: Path) -> None:
+    import json
+    import signal
+    import sqlite3
+    import time
+
+    from tests.fakes.process import base_env, newsroom
+    from tests.fakes.provider import FakeProvider
+
+    fake = FakeProvider(latency=(1.0, 2.0))
+    url = fake.start()
+    workspace = tmp_path / "ws"
+    env = base_env(tmp_path / "home", workspace)
+    run = ("--provider", "openai", "--base-url", url, "--model", "fake-model", "--flag", "style_memory=off", "--json")
+    try:
+        proc = subprocess.Popen(newsroom("generate", "battery recycling", *run), env=env, cwd=workspace,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while fake.count < 6 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fake.count == 6 and fake.in_flight == 1, (fake.count, proc.poll())
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        in_flight = 1
+
+        db = sqlite3.connect(workspace / ".newsroom" / "newsroom.sqlite")
+        (execution_id,) = {r[0] for r in db.execute("SELECT execution_id FROM newsroom_ledger")}
+        db.close()
+        resumed = subprocess.run(newsroom("generate", "--resume", execution_id, *run), env=env, cwd=workspace,
+                                 capture_output=True, text=True, timeout=240)
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        result = json.loads(resumed.stdout)
+        assert result["status"] == "published" and result["execution_id"] == execution_id
+        assert result["usage"]["llm_calls"] == 11
+
+        db = sqlite3.connect(workspace / ".newsroom" / "newsroom.sqlite")
+        keys = [r[0] for r in db.execute("SELECT call_key FROM newsroom_ledger WHERE type = 'llm_call'")]
+        db.close()
+        print(f"\n[embedded] provider requests {fake.count}, unique calls {len(set(keys))}, in flight at the kill "
+              f"{in_flight}")
+        assert len(keys) == len(set(keys)) == 11
+        assert fake.count <= len(set(keys)) + in_flight
+    finally:
+        fake.stop()

@@ -23,6 +23,7 @@ class AnthropicChatModel(ChatModel):
         kwargs: dict[str, Any] = {"api_key": api_key, "base_url": base_url, "timeout": timeout_s,
                                   "max_retries": 0}
         self._client = anthropic.Anthropic(**kwargs)
+        _ = self._client.messages  # loaded now, not between a rate-limit slot and the send (openai_provider)
         self._kwargs = kwargs
         self._async_client: Any = None  # made on the first async call: a sync run never opens one
 
