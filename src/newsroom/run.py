@@ -179,8 +179,6 @@ def execute(job: Job, live: Live | None = None) -> ArticleResult:
 
     live = live or Live()
     settings = settings_for(job, live)
-    # A queued job without --out writes to its runner's workspace: made sure of before anything is spent.
-    out_dir = Path(job.out_dir) if job.out_dir else ensure_writable(settings.workspace / "articles")
     started = time.perf_counter()
     # A queued run may land on a worker (another machine) where the directory does not exist yet:
     # create it, and prove it writable, before anything is spent.
