@@ -35,7 +35,8 @@ def test_health_passes_offline_with_no_api_keys(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
     assert report["ok"] is True
-    assert {c["name"] for c in report["checks"]} == {"flags", "ledger", "model_file", "provider", "style_store"}
+    assert {c["name"] for c in report["checks"]} == {"flags", "database", "ledger", "model_file", "provider",
+                                                     "style_store"}
     assert all(c["duration_ms"] >= 0 for c in report["checks"])
 
 
