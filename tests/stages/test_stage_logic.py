@@ -8,7 +8,7 @@ import pytest
 
 from newsroom.outputs import output_paths, slugify
 from newsroom.stages.discover import rank_candidates, weighted_score
-from newsroom.stages.editorial import clean_title, clip, tally, to_brief
+from newsroom.stages.editorial import clean_title, clip, drop_ungrounded_figures, tally, to_brief
 from newsroom.stages.generate import assemble, clean_section
 from newsroom.stages.models import Ballot, BriefDraft, Candidate, CandidateDraft, SectionPlan, Source
 from newsroom.stages.quality_gate import decide, sections
@@ -218,3 +218,28 @@ def test_the_brief_finishes_cut_off_headings_and_drops_repeated_ones() -> None:
     assert brief.title == "Why tearing down urban motorways is about social justice"
     assert [s.heading for s in brief.sections] == ["Why tearing down motorways is not just about economy",
                                                    "Who loses their homes", "Safety on the new streets"]
+
+
+NOTE = [Source(id="S1", title="Council review", path="council.md",
+               text="Traffic fell 15%; the flyover cost £86 million.")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("A four-day week raises productivity by up to 20%.", "A four-day week raises productivity."),
+    ("Traffic fell by 15% after the road closed, saving £4 million.", "Traffic fell by 15% after the road closed."),
+    ("It cost £86 million, a fall of 3% in the budget.", "It cost £86 million, a fall in the budget."),
+    ("Over 2,000 adults were surveyed.", ""),
+    ("Roads go.", "Roads go."),
+])
+def test_a_brief_keeps_only_the_figures_its_sources_hold(text: str, expected: str) -> None:
+    assert drop_ungrounded_figures(text, NOTE) == expected
+
+
+def test_an_invented_figure_never_reaches_the_title_thesis_or_description() -> None:
+    draft = BriefDraft(title_ideas=["Four days lift output by 20%"],
+                       sections=[SectionPlan(heading=h, points=["p"]) for h in ("Output", "Hours")])
+    brief = to_brief(draft, "A four-day week raises productivity by up to 20%.", "four-day weeks", [], 4, 1)
+    assert (brief.title, brief.thesis, brief.description) == (
+        "Four days lift output", "A four-day week raises productivity.", "A four-day week raises productivity.")
+    fallback = to_brief(draft, "Over 2,000 adults were surveyed.", "four-day weeks", [], 4, 1)
+    assert fallback.thesis == "Four-day weeks"

@@ -128,6 +128,36 @@ def grounded_facts(facts: list[str], sources: list[Source]) -> list[str]:
     return [fact for fact in facts if all(any(same_figure(f, k) for k in known) for f in find_figures(fact))]
 
 
+_LEAD_IN = re.compile(r"(?:\s+(?:by|of|to|at|around|about|nearly|almost|roughly|over|some)"
+                      r"(?:\s+(?:up\s+to|around|about|nearly|almost|roughly|more\s+than|as\s+much\s+as))?)?\s*$",
+                      re.IGNORECASE)
+
+
+def drop_ungrounded_figures(text: str, sources: list[Source]) -> str:
+    """``text`` without the figures no source holds. A thesis or title is the writer's brief: a figure
+    the model made up there ends up in the article. A figure led in by a small word goes with it
+    ("rose by up to 20%" -> "rose"); any other takes its clause with it; "" when nothing is left."""
+    known = [f for s in sources for f in find_figures(s.text)]
+    if all(any(same_figure(f, k) for k in known) for f in find_figures(text)):
+        return text
+    end_mark = text.rstrip()[-1:] if text.rstrip()[-1:] in ".!?" else ""
+    for figure in sorted(find_figures(text), key=lambda f: f.start, reverse=True):
+        if any(same_figure(figure, k) for k in known):
+            continue
+        lead = _LEAD_IN.search(text, 0, figure.start)
+        if lead is not None and lead.group().strip():
+            text = text[:lead.start()] + text[figure.end:]
+            continue
+        before = max(text.rfind(",", 0, figure.start), text.rfind(";", 0, figure.start))
+        after = min([i for i in (text.find(",", figure.end), text.find(";", figure.end)) if i >= 0] or [len(text)])
+        text = text[:before] + text[after:] if before >= 0 else text[after + 1:]
+    text = re.sub(r"\s+([,.;:!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip(" ,;")
+    text = re.sub(r"[,;]+([.!?])$", r"\1", text)
+    if len(words(text)) < 3:
+        return ""
+    return text if text[-1:] in ".!?" else text + end_mark
+
+
 def first_sentence(text: str) -> str:
     """The first sentence of ``text`` (a thesis is one sentence; a cut-off second one is dropped)."""
     text = re.sub(r"\s+", " ", text).strip()
@@ -141,12 +171,13 @@ def to_brief(draft: BriefDraft, thesis: str, topic: str, sources: list[Source], 
     "facts" are where invented figures come from. Generic sections ("Introduction") go when enough
     specific ones remain."""
     fallback = topic.strip()[:1].upper() + topic.strip()[1:]
-    title = next((clean_title(t, "") for t in draft.title_ideas if clean_title(t, "")), fallback)
+    ideas = [clean_title(drop_ungrounded_figures(t, sources), "") for t in draft.title_ideas]
+    title = next((t for t in ideas if t), fallback)
     facts = grounded_facts(draft.key_facts, sources)
     sections = _distinct_sections(draft.sections, title)
     specific = [s for s in sections if not GENERIC_HEADINGS.match(s.heading.strip())]
     sections = specific if len(specific) >= min_sections else sections
-    thesis = first_sentence(thesis)
+    thesis = drop_ungrounded_figures(first_sentence(thesis), sources) or fallback
     return Brief(**{**draft.model_dump(), "sections": sections[:max_sections], "key_facts": facts},
                  thesis=thesis, title=title, description=clip(thesis or topic, DESCRIPTION_MAX),
                  sources=[s.id for s in sources])
