@@ -57,6 +57,21 @@ def test_sources_are_retrieved_cited_and_listed_exactly(flow_workspace: Path) ->
     assert {f["figure"]: f["source"] for f in facts}["£310"].endswith("(prices.md)")
 
 
+def test_figures_the_writer_left_uncited_are_cited_by_code(flow_workspace: Path) -> None:
+    import re
+
+    uncited = [re.sub(r" \[\d+\]", "", section) for section in GROUNDED_SECTIONS]
+    model = ScriptedModel(default=script([uncited]))
+    result = generate_article("battery recycling", settings=scripted_settings(flow_workspace), model=model,
+                              sources=NOTES, out_dir=flow_workspace / "out")
+    assert result.status == "published", result.reason
+    article = Path(result.article_path).read_text()
+    assert "rose by 38% in 2025, to 41,000 tonnes, according to the Northmoor Environment Agency [1]." in article
+    assert "\n## References\n\n1. Northmoor Environment Agency" in article
+    review = json.loads(Path(result.review_path).read_text())
+    assert review["violations"] == [] and any(a["cited"] for e in review["writer_log"] for a in e["attempts"])
+
+
 def test_figures_without_sources_are_caught_before_the_gate(flow_workspace: Path) -> None:
     model = ScriptedModel(default=script([GROUNDED_SECTIONS, CLEAN_SECTIONS]))
     result = generate_article("battery recycling", settings=scripted_settings(flow_workspace), model=model,

@@ -11,7 +11,7 @@ import yaml
 from newsroom.style.checker import check_text
 from newsroom.style.citations import cited, numbers_in, renumber
 from newsroom.style.figures import find_figures, same_figure
-from newsroom.style.grounding import fact_table
+from newsroom.style.grounding import cite_figures, fact_table
 from newsroom.style.hits import CheckContext
 
 NOTES = Path(__file__).resolve().parents[2] / "eval" / "sources" / "batteries"
@@ -125,3 +125,25 @@ def test_a_figure_attributed_anywhere_in_its_paragraph_is_not_flagged(paragraph:
 @pytest.mark.parametrize("paragraph", UNSOURCED, ids=[f"planted-{i}" for i in range(len(UNSOURCED))])
 def test_a_figure_with_no_source_in_its_paragraph_is_still_caught(paragraph: str) -> None:
     assert "attribution.unsourced-statistic" in [v.rule_id for v in check_text(paragraph, fragment=True).violations]
+
+
+# -- citations the writer left out, added by code ----------------------------------------------------------
+def test_an_uncited_figure_gets_the_source_that_holds_it_and_its_names() -> None:
+    texts = [t for _, t in SOURCES]
+    uncited = _strip_citations(CORRECT.split("## Packs pile up\n\n", 1)[1])
+    cited_text, added = cite_figures(uncited, texts)
+    assert _grounding(CORRECT.split("## Packs pile up", 1)[0] + "## Packs pile up\n\n" + cited_text) == []
+    assert (cited_text.count("[1]"), cited_text.count("[2]"), cited_text.count("[3]"), len(added)) == (1, 2, 1, 4)
+    assert cited_text.endswith("according to Aled Price of the technicians' union [3].\n")
+
+
+def test_no_citation_for_a_figure_no_source_holds_or_a_name_its_source_lacks() -> None:
+    texts = [t for _, t in SOURCES]
+    text = "Shipments rose by 52% in 2025. Shipments rose by 38% in 2025, said Greta Lindqvist. Prices fell [2]."
+    assert cite_figures(text, texts) == (text, [])
+
+
+def _strip_citations(text: str) -> str:
+    import re
+
+    return re.sub(r" \[\d+\]", "", text)

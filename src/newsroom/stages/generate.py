@@ -28,6 +28,7 @@ from newsroom.stages.sections import (
 )
 from newsroom.style.checker import Violation, check_text, respell
 from newsroom.style.citations import references, renumber
+from newsroom.style.grounding import cite_figures
 from newsroom.style.hits import CheckContext
 from newsroom.style.repetition import ends_mid_sentence, trim_to_sentence
 
@@ -199,16 +200,18 @@ def write_section(ctx: StageContext, brief: Brief, index: int, *, earlier: list[
               "rules": _rules(ctx, f"{plan_.heading}. {points}"),
               "words": section.ask.words, "paragraphs": section.ask.paragraphs, "revision_notes": notes}
     log = SectionLog(plan_.heading)
+    notes_text = [s.text for s in ctx.research.sources] if ctx.research else []
     drafts: list[tuple[str, list[str]]] = []
     for attempt in range(config.max_attempts):
         run = run_task_detail(ctx.metered, spec, "section", values, agent=agent,
                               seed=_seed(ctx.metered.execution_id, index, revision, attempt))
         body, cuts = tidy(clean_section(str(run.output), plan_.heading))
         body, respelt = respell(body, pack=ctx.pack)  # the house spellings, as a sub-editor would fix them
+        body, cited = cite_figures(body, notes_text) if notes_text else (body, [])
         finish = run.completion.finish_reason if run.completion else None
         problems = section.judge(body, finish)
         log.attempts.append({"words": len(body.split()), "finish_reason": finish, "problems": problems,
-                             "tidied": cuts, "respelt": respelt})
+                             "tidied": cuts, "respelt": respelt, "cited": cited})
         drafts.append((body, problems))
         if not problems:
             break
