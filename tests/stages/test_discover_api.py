@@ -72,6 +72,19 @@ def test_figures_the_writer_left_uncited_are_cited_by_code(flow_workspace: Path)
     assert review["violations"] == [] and any(a["cited"] for e in review["writer_log"] for a in e["attempts"])
 
 
+def test_a_source_note_the_writer_pasted_is_cut_from_the_article(flow_workspace: Path) -> None:
+    note = ("[1] Northmoor Environment Agency: waste battery return, 2025: # Northmoor Environment Agency: waste "
+            "battery return, 2025 Shipments of spent packs rose by 38% in 2025, to 41,000 tonnes.")
+    pasted = [GROUNDED_SECTIONS[0] + "\n\n" + note, *GROUNDED_SECTIONS[1:]]
+    result = generate_article("battery recycling", settings=scripted_settings(flow_workspace),
+                              model=ScriptedModel(default=script([pasted])), sources=NOTES,
+                              out_dir=flow_workspace / "out")
+    assert result.status == "published", result.reason
+    assert "# Northmoor" not in Path(result.article_path).read_text()
+    review = json.loads(Path(result.review_path).read_text())
+    assert "a pasted source note" in review["writer_log"][0]["attempts"][0]["tidied"]
+
+
 def test_figures_without_sources_are_caught_before_the_gate(flow_workspace: Path) -> None:
     model = ScriptedModel(default=script([GROUNDED_SECTIONS, CLEAN_SECTIONS]))
     result = generate_article("battery recycling", settings=scripted_settings(flow_workspace), model=model,

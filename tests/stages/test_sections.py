@@ -11,6 +11,7 @@ from newsroom.stages.sections import (
     References,
     clean_section,
     cut_sentences,
+    drop_pasted_sources,
     drop_repeats,
     fit_length,
     judge,
@@ -200,3 +201,14 @@ def test_drop_repeats_removes_repeats_within_and_across_sections() -> None:
     text = f"{first} The market reopened. {first}\n\nRents on the street rose after the road came down."
     earlier = ["Rents on the street rose after the road came down, the council said."]
     assert drop_repeats(text, earlier, 0.8) == (f"{first} The market reopened.", 2)
+
+
+def test_a_pasted_source_note_is_cut_and_the_prose_kept() -> None:
+    text = ("Traffic fell by 15% after the flyover came down [1].\n\n"
+            "[1] Harrowgate City Council: Eastside corridor review: # Harrowgate City Council: Eastside corridor "
+            "review The Eastside flyover, 2.3 km long, was demolished in 2019.\n\n"
+            "[2] Said the council, the land was sold.")
+    kept, dropped = drop_pasted_sources(text, ["Harrowgate City Council: Eastside corridor review", "Land sale"])
+    assert (kept, dropped) == ("Traffic fell by 15% after the flyover came down [1].\n\n"
+                               "[2] Said the council, the land was sold.", 1)
+    assert drop_pasted_sources(text, []) == (text, 0)

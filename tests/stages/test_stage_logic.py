@@ -243,3 +243,10 @@ def test_an_invented_figure_never_reaches_the_title_thesis_or_description() -> N
         "Four days lift output", "A four-day week raises productivity.", "A four-day week raises productivity.")
     fallback = to_brief(draft, "Over 2,000 adults were surveyed.", "four-day weeks", [], 4, 1)
     assert fallback.thesis == "Four-day weeks"
+
+
+def test_a_heading_the_grammar_cut_mid_word_loses_the_broken_word() -> None:
+    cut = "The Impact of Demolition on Harrowgate City Council's Eastside Corrido"  # 70 characters: the limit
+    draft = BriefDraft(title_ideas=["T"], sections=[SectionPlan(heading=h, points=["p"]) for h in (cut, "Land")])
+    assert [s.heading for s in to_brief(draft, "x", "roads", [], 4, 2).sections] == [
+        "The Impact of Demolition on Harrowgate City Council's Eastside", "Land"]

@@ -109,8 +109,12 @@ def _distinct_sections(sections: list[SectionPlan], title: str) -> list[SectionP
     def repeats_seen(text: str) -> bool:
         return any(similarity(words(text), other) >= 0.8 for other in seen)
 
+    limit = SectionPlan.model_fields["heading"].metadata[0].max_length
     for section in sections:
-        heading = finish_phrase(section.heading.strip().rstrip(".:"))
+        heading = section.heading.strip()
+        if len(heading) >= limit and " " in heading:  # the JSON grammar stopped it mid-word: drop the piece
+            heading = heading.rsplit(" ", 1)[0]
+        heading = finish_phrase(heading.rstrip(".:"))
         if not heading or repeats_seen(heading):
             heading = clip(finish_phrase(section.points[0].rstrip(".")), 60).rstrip("…")
         if heading and not repeats_seen(heading):

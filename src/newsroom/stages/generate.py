@@ -21,6 +21,7 @@ from newsroom.stages.sections import (
     References,
     clean_section,
     cut_sentences,
+    drop_pasted_sources,
     drop_repeats,
     fit_length,
     judge,
@@ -201,11 +202,14 @@ def write_section(ctx: StageContext, brief: Brief, index: int, *, earlier: list[
               "words": section.ask.words, "paragraphs": section.ask.paragraphs, "revision_notes": notes}
     log = SectionLog(plan_.heading)
     notes_text = [s.text for s in ctx.research.sources] if ctx.research else []
+    titles = [s.title for s in ctx.research.sources] if ctx.research else []
     drafts: list[tuple[str, list[str]]] = []
     for attempt in range(config.max_attempts):
         run = run_task_detail(ctx.metered, spec, "section", values, agent=agent,
                               seed=_seed(ctx.metered.execution_id, index, revision, attempt))
         body, cuts = tidy(clean_section(str(run.output), plan_.heading))
+        body, pasted = drop_pasted_sources(body, titles)
+        cuts += ["a pasted source note"] * pasted
         body, respelt = respell(body, pack=ctx.pack)  # the house spellings, as a sub-editor would fix them
         body, cited = cite_figures(body, notes_text) if notes_text else (body, [])
         finish = run.completion.finish_reason if run.completion else None

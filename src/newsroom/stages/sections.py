@@ -119,6 +119,18 @@ def tidy(text: str) -> tuple[str, list[str]]:
     return "\n\n".join(kept), cuts
 
 
+def drop_pasted_sources(text: str, titles: Sequence[str]) -> tuple[str, int]:
+    """Drop the paragraphs that reproduce the prompt's sources block as it was given ("[2] Title: ..."):
+    that is the writer's input, not its prose. Returns the text and how many were dropped."""
+    if not titles:
+        return text, 0
+    pasted = re.compile(r"^\s*\[\d+\]\s*(?:" + "|".join(re.escape(t.strip()) for t in titles if t.strip()) + r")\s*:",
+                        re.IGNORECASE)
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    kept = [p for p in paragraphs if not pasted.match(p)]
+    return "\n\n".join(kept), len(paragraphs) - len(kept)
+
+
 def cut_sentences(text: str, faulty: Callable[[str], bool]) -> tuple[str, int]:
     """The last resort for sentence-level faults (an invented figure, a vague attribution): drop each
     sentence that is ``faulty`` on its own. Returns the text and how many sentences went."""
