@@ -61,10 +61,11 @@ def prompt(title: str, heading: str, points: str) -> str:
             "Do not use any numbers, percentages or amounts.")
 
 
-def run(model: str | None, seeds: int, only: list[str] | None = None
+def run(model: str | None, seeds: int, only: list[str] | None = None, threads: int | None = None
         ) -> tuple[str, dict[str, object], list[dict[str, object]]]:
     label, path, sampling = resolve(model)
-    server = LocalServer.shared(ServerConfig(model_path=path, n_ctx_per_slot=4096, parallel=1, alias=label))
+    server = LocalServer.shared(ServerConfig(model_path=path, n_ctx_per_slot=4096, parallel=1, alias=label,
+                                             threads=threads))
     client = openai.OpenAI(base_url=server.base_url + "/v1", api_key=LOCAL_API_KEY, timeout=600)
     limits = load_flow(REPO / "flows").generate.degeneration
     refs = References.build(prompt_text(load_crews(REPO / "crews")), [e.text for e in default_pack().exemplars],
@@ -125,10 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", help="a catalogue name or a GGUF path [default: the catalogue's default]")
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--configs", nargs="+", choices=list(candidates({})), help="only these configurations")
+    p.add_argument("--threads", type=int, help="llama.cpp threads [default: the server's]")
     p.add_argument("--out", type=Path, help="write the Markdown report here")
     args = p.parse_args(argv)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    label, shipped, rows = run(args.model, args.seeds, args.configs)
+    label, shipped, rows = run(args.model, args.seeds, args.configs, args.threads)
     text = report(label, shipped, rows, load)
     print(text)
     if args.out:
