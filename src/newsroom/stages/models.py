@@ -80,7 +80,7 @@ class Brief(BriefDraft):
 
 # The editor cites a sentence of the draft by its number; code quotes it. Asked to copy a sentence,
 # a 1.5B model wrote statements about the draft instead ("The draft is about ...") in 1 of 5 clean
-# drafts, which made the review worthless (bench/editor.md).
+# drafts, which made the review worthless (bench/editor.py on tests/fixtures/editor).
 Sentence = Annotated[int, Field(ge=0, le=500, description="the number of a sentence of the draft (0: none)")]
 
 
