@@ -212,3 +212,5 @@ def test_a_pasted_source_note_is_cut_and_the_prose_kept() -> None:
     assert (kept, dropped) == ("Traffic fell by 15% after the flyover came down [1].\n\n"
                                "[2] Said the council, the land was sold.", 1)
     assert drop_pasted_sources(text, []) == (text, 0)
+    rewritten = "[Land sale]: The council sold 6.1 hectares for £71 million [2].\n\nThe market reopened."
+    assert drop_pasted_sources(rewritten, ["Land sale"]) == ("The market reopened.", 1)

@@ -120,12 +120,13 @@ def tidy(text: str) -> tuple[str, list[str]]:
 
 
 def drop_pasted_sources(text: str, titles: Sequence[str]) -> tuple[str, int]:
-    """Drop the paragraphs that reproduce the prompt's sources block as it was given ("[2] Title: ..."):
+    """Drop the paragraphs that reproduce the prompt's sources block ("[2] Title: ...", "[Title]: ..."):
     that is the writer's input, not its prose. Returns the text and how many were dropped."""
     if not titles:
         return text, 0
-    pasted = re.compile(r"^\s*\[\d+\]\s*(?:" + "|".join(re.escape(t.strip()) for t in titles if t.strip()) + r")\s*:",
-                        re.IGNORECASE)
+    names = "|".join(re.escape(t.strip()) for t in titles if t.strip())
+    # "[2] Title: ..." as the prompt gave it, or "[Title]: ..." as the model sometimes rewrites it
+    pasted = re.compile(r"^\s*\[\s*(?:\d+\]\s*)?(?:" + names + r")\s*\]?\s*:", re.IGNORECASE)
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
     kept = [p for p in paragraphs if not pasted.match(p)]
     return "\n\n".join(kept), len(paragraphs) - len(kept)
