@@ -86,7 +86,9 @@ def instrument(rec: Recorder) -> None:
         rec.patch(access.StyleAccess, name, "style_queries")
     rec.patch(quality_gate, "check_text", "checker")
     for stage in (discover, editorial, generate, quality_gate):
-        rec.patch(stage, "run_task", "crewai_tasks")
+        for name in ("run_task", "run_task_detail"):  # the writer takes the completion too
+            if hasattr(stage, name):
+                rec.patch(stage, name, "crewai_tasks")
     rec.patch(newsroom.flow, "run_flow", "flow_engine")
 
 
