@@ -9,16 +9,15 @@ control page that does log an error and does fetch an image proves both detector
 
 from __future__ import annotations
 
-import json
 import shutil
 import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.netlog import page_requests
 from tests.roi.test_report import HOSTILE, build_ledger, invoke, parse, rows_by_key, totals
 
 pytestmark = pytest.mark.slow
@@ -42,21 +41,6 @@ class Load:
     page_requests: list[str]
 
 
-def _page_requests(netlog: Path) -> list[str]:
-    text = netlog.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except ValueError:  # a NetLog cut short at exit may lack its closing brackets
-        data = json.loads(text.rstrip().rstrip(",") + "]}")
-    start = data["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
-    urls = []
-    for event in data.get("events", []):
-        params: dict[str, Any] = event.get("params") or {}
-        if event.get("type") == start and "file://" in str(params.get("network_isolation_key", "")):
-            urls.append(str(params.get("url")))
-    return urls
-
-
 def load(page: Path, tmp: Path, *extra: str) -> Load:
     """Open ``page`` in headless Chromium; return its DOM, console lines and the requests it made."""
     tmp.mkdir(parents=True, exist_ok=True)
@@ -68,7 +52,7 @@ def load(page: Path, tmp: Path, *extra: str) -> Load:
     proc = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, f"chromium exited {proc.returncode}: {proc.stderr[-2000:]}"
     console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
-    return Load(proc.stdout, console, _page_requests(netlog))
+    return Load(proc.stdout, console, page_requests(netlog, "file://"))
 
 
 def test_control_page_proves_the_detectors_work(tmp_path: Path) -> None:

@@ -9,38 +9,21 @@ keep the screenshot (the README shows it).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import struct
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from tests.netlog import page_requests
 from tests.roi.test_report_browser import chromium
 
 from .conftest import TOKEN, Served, wait_finished
 
 pytestmark = pytest.mark.slow
-
-
-def _requests(netlog: Path, origin: str) -> list[str]:
-    """The URLs the pages of ``origin`` asked for (the browser's own background traffic has no such key)."""
-    text = netlog.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except ValueError:  # a NetLog cut short at exit may lack its closing brackets
-        data = json.loads(text.rstrip().rstrip(",") + "]}")
-    start = data["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
-    urls = []
-    for event in data.get("events", []):
-        params: dict[str, Any] = event.get("params") or {}
-        if event.get("type") == start and origin in str(params.get("network_isolation_key", "")):
-            urls.append(str(params.get("url")))
-    return urls
 
 
 def open_page(url: str, profile: Path, *extra: str) -> tuple[str, list[str], list[str]]:
@@ -54,7 +37,7 @@ def open_page(url: str, profile: Path, *extra: str) -> tuple[str, list[str], lis
     proc = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, f"chromium exited {proc.returncode}: {proc.stderr[-2000:]}"
     console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
-    return proc.stdout, console, _requests(netlog, "http://127.0.0.1")  # a site is scheme and host, no port
+    return proc.stdout, console, page_requests(netlog, "http://127.0.0.1")  # a site is scheme and host, no port
 
 
 def test_the_dashboard_in_chromium(server: Served, tmp_path: Path) -> None:
