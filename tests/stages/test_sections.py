@@ -214,3 +214,8 @@ def test_a_pasted_source_note_is_cut_and_the_prose_kept() -> None:
     assert drop_pasted_sources(text, []) == (text, 0)
     rewritten = "[Land sale]: The council sold 6.1 hectares for £71 million [2].\n\nThe market reopened."
     assert drop_pasted_sources(rewritten, ["Land sale"]) == ("The market reopened.", 1)
+    # As the default model pasted it in the grounded eval: the number and title, no colon, the note.
+    bare = ("[2] Harrowgate City Council: Eastside corridor review The Eastside flyover, 2.3 km long, was "
+            "demolished in 2019.\n\n[2] Land sales rose.\n\nThe market reopened.")
+    assert drop_pasted_sources(bare, ["Harrowgate City Council: Eastside corridor review", "Land sale"]) == (
+        "[2] Land sales rose.\n\nThe market reopened.", 1)  # "Land sales" is not the title "Land sale"

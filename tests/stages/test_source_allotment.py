@@ -1,23 +1,15 @@
-"""Which source chunks each section's prompt is given: one to lead with, none to close on, and never
-a chunk other sections already state (a small model restates what its prompt holds)."""
+"""Which source chunks a section's prompt is given: never one the other sections already state (a
+small model restates what its prompt holds). The share per section is in test_discover_api.py."""
 
 from __future__ import annotations
 
-from newsroom.stages.context import GenerateConfig
-from newsroom.stages.generate import chunks_wanted, reported
+from newsroom.stages.generate import reported
 from newsroom.stages.models import Source
 from newsroom.stages.research import Chunk, SourceIndex
 
 POLL = Chunk(1, "Poll", "In a poll of 2,000 adults, 58% backed new reactors, up from 34% in 2015.")
 COST = Chunk(2, "Report", "The reactor cost €11.2 billion against a budget of €3.9 billion and supplies 1,600 MW.")
 PLAIN = Chunk(3, "Interview", "The engineers said the second reactor went faster because the crews had learnt.")
-
-
-def test_the_opening_section_leads_with_one_chunk_and_the_closing_one_gets_none() -> None:
-    config = GenerateConfig(source_chunks=4, lead_source_chunks=1, close_source_chunks=0)
-    assert [chunks_wanted(config, i, 4) for i in range(4)] == [1, 4, 4, 0]
-    assert [chunks_wanted(config, i, 2) for i in range(2)] == [4, 4]  # two sections: both are the body
-    assert chunks_wanted(GenerateConfig(source_chunks=0), 0, 4) == 0  # never more than source_chunks
 
 
 def test_a_chunk_is_reported_once_half_its_figures_are_stated_elsewhere() -> None:
@@ -36,3 +28,19 @@ def test_search_leaves_out_what_skip_rejects_and_fills_k_from_the_rest() -> None
                          for c in (POLL, COST, PLAIN)])  # ranked by shared words: 2, 2 and 1
     assert [c.source for c in index.search("poll adults budget reactor", 2)] == [1, 2]
     assert [c.source for c in index.search("poll adults budget reactor", 2, skip=lambda c: c.source == 1)] == [2, 3]
+
+
+def test_a_section_gets_its_share_and_never_nothing() -> None:
+    from types import SimpleNamespace
+
+    from newsroom.stages.generate import sources_block
+
+    index = SourceIndex([Source(id=f"S{c.source}", title=c.title, path=f"{c.source}.md", text=c.text)
+                         for c in (POLL, COST, PLAIN)])
+    ctx = SimpleNamespace(research=index, flow=SimpleNamespace(generate=SimpleNamespace(source_chunks=4)))
+    given = lambda others, sections=3: sources_block(ctx, "poll adults budget reactor", sections, others)  # noqa: E731
+    assert given([]).count("\n[") == 1 and given([], sections=2).count("\n[") == 2  # 3 chunks over the sections
+    assert "[1] Poll" in given([]) and "[1] Poll" not in given(["58% backed them, up from 34% in 2015."])
+    everything = [POLL.text, COST.text, PLAIN.text]
+    assert given(everything).count("\n[") == 1  # all stated: the best one, not none (it would invent)
+    assert sources_block(SimpleNamespace(research=None), "q", 3, []) == ""

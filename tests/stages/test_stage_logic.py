@@ -203,6 +203,18 @@ def test_brief_drops_generic_sections_when_enough_specific_ones_remain() -> None
     assert [s.heading for s in to_brief(few, "x", "roads", [], 4, 3).sections] == heads[:2]
 
 
+def test_a_heading_that_is_a_field_name_takes_its_first_point() -> None:
+    # The brief the default model wrote in the grounded eval: "Thesis", "Argument", "Sources".
+    plans = [("Thesis", "The flyover's removal freed land"), ("Argument", "Traffic fell and homes went up"),
+             ("Sources", "What the traders say"), ("Section 4", "What other cities learn")]
+    draft = BriefDraft(title_ideas=["T"], sections=[SectionPlan(heading=h, points=[p]) for h, p in plans])
+    assert [s.heading for s in to_brief(draft, "x", "roads", [], 4, 2).sections] == [p for _, p in plans]
+    kept = BriefDraft(title_ideas=["T"], sections=[SectionPlan(heading=h, points=["p"])
+                                                   for h in ("The evidence from Seoul", "Sources of funding")])
+    assert [s.heading for s in to_brief(kept, "x", "roads", [], 4, 2).sections] == [
+        "The evidence from Seoul", "Sources of funding"]
+
+
 def test_clean_title_drops_labels_and_refuses_template_slots() -> None:
     assert clean_title("Title 1: Why roads fall", "fallback") == "Why roads fall"
     assert clean_title("[Title]", "fallback") == "fallback"

@@ -39,5 +39,21 @@ def test_linear_patterns_pass(regex: str) -> None:
     assert find_slow(re.compile(regex), [regex], 0) is None
 
 
+def test_one_run_the_scheduler_preempted_is_not_a_slow_pattern(monkeypatch: pytest.MonkeyPatch) -> None:
+    import newsroom.style.backtracking as backtracking
+
+    runs: list[str] = []
+    real = backtracking._time
+
+    def preempted_once(pattern: re.Pattern[str], text: str) -> float:
+        runs.append(text)
+        return 1.0 if len(runs) == 3 else real(pattern, text)  # the third probe lost the CPU for a second
+
+    monkeypatch.setattr(backtracking, "_time", preempted_once)
+    linear = r"\b(\w+\s+)*said\b"
+    assert find_slow(re.compile(linear), [linear], 0) is None
+    assert runs[3] == runs[2]  # the slow probe was timed again
+
+
 def test_a_pattern_re_cannot_parse_is_left_to_the_compiler() -> None:
     assert find_slow(re.compile("a"), ["(unclosed"], 0) is None

@@ -65,8 +65,6 @@ class GenerateConfig(BaseModel):
     exemplars: int = Field(default=0, ge=0)
     max_attempts: int = Field(default=3, ge=1, le=10)
     source_chunks: int = Field(default=4, ge=0, le=20)
-    lead_source_chunks: int = Field(default=1, ge=0, le=20)
-    close_source_chunks: int = Field(default=0, ge=0, le=20)
     degeneration: Degeneration = Degeneration()
 
 

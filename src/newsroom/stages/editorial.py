@@ -100,9 +100,16 @@ GENERIC_HEADINGS = re.compile(r"^(?:introduction|conclusions?|summary|overview|b
                               r"closing thoughts|the bottom line|wrap-?up)\b", re.IGNORECASE)
 
 
+# Headings that are the brief's own field names or a bare label: the model filled in its form, and
+# a section headed "Sources" was written about the notes instead of from them.
+FIELD_HEADINGS = re.compile(r"^(?:thesis|argument|arguments|sources?|evidence|key facts?|facts|points?|heading|"
+                            r"title|brief|outline|(?:section|part) (?:\d+|one|two|three|four|five))$", re.IGNORECASE)
+
+
 def _distinct_sections(sections: list[SectionPlan], title: str) -> list[SectionPlan]:
-    """Headings finished as phrases; a section whose heading repeats the title or an earlier heading
-    takes its first point as its heading, or goes when that repeats too."""
+    """Headings finished as phrases; a section whose heading repeats the title or an earlier heading,
+    or is a field name ("Thesis", "Sources"), takes its first point as its heading, or goes when that
+    repeats too."""
     kept: list[SectionPlan] = []
     seen = [words(title)]
 
@@ -115,7 +122,7 @@ def _distinct_sections(sections: list[SectionPlan], title: str) -> list[SectionP
         if len(heading) >= limit and " " in heading:  # the JSON grammar stopped it mid-word: drop the piece
             heading = heading.rsplit(" ", 1)[0]
         heading = finish_phrase(heading.rstrip(".:"))
-        if not heading or repeats_seen(heading):
+        if not heading or repeats_seen(heading) or FIELD_HEADINGS.match(heading):
             heading = clip(finish_phrase(section.points[0].rstrip(".")), 60).rstrip("…")
         if heading and not repeats_seen(heading):
             kept.append(section.model_copy(update={"heading": heading}))

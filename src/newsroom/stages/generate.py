@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from newsroom.crews import AgentSpec, run_task_detail
-from newsroom.stages.context import GenerateConfig, StageContext
+from newsroom.stages.context import StageContext
 from newsroom.stages.models import Brief, SectionPlan, Source
 from newsroom.stages.research import Chunk, format_chunks
 from newsroom.stages.sections import (
@@ -111,16 +111,6 @@ def facts_line(brief: Brief, has_sources: bool) -> str:
     return NO_FIGURES
 
 
-def chunks_wanted(config: GenerateConfig, index: int, sections: int) -> int:
-    """How many source chunks section ``index`` is given: the opening one a single fact to lead
-    with, the closing one none (it draws the argument together), the others ``source_chunks``."""
-    if sections >= 3 and index == 0:
-        return min(config.lead_source_chunks, config.source_chunks)
-    if sections >= 3 and index == sections - 1:
-        return min(config.close_source_chunks, config.source_chunks)
-    return config.source_chunks
-
-
 def reported(chunk: Chunk, others: list[str]) -> bool:
     """Whether other sections already state the chunk: at least half of its figures, or half of its
     word trigrams. A small model restates whatever its prompt holds, so a reported chunk is left out."""
@@ -133,10 +123,14 @@ def reported(chunk: Chunk, others: list[str]) -> bool:
     return bool(trigrams) and 2 * len(trigrams & ngram_index(others, 3)) >= len(trigrams)
 
 
-def sources_block(ctx: StageContext, query: str, k: int, others: list[str]) -> str:
+def sources_block(ctx: StageContext, query: str, sections: int, others: list[str]) -> str:
+    """The section's share of the source chunks (all of them over all the sections, at most
+    ``source_chunks`` each), best first among those no other section states yet; when every chunk is
+    stated, the single best one, since a section given nothing invents its figures."""
     if ctx.research is None or not ctx.research.sources:
         return ""
-    chunks = ctx.research.search(query, k, skip=lambda c: reported(c, others))
+    share = min(ctx.flow.generate.source_chunks, math.ceil(len(ctx.research.chunks) / max(sections, 1)))
+    chunks = ctx.research.search(query, share, skip=lambda c: reported(c, others)) or ctx.research.search(query, 1)
     return "Sources:\n" + format_chunks(chunks) if chunks else ""
 
 
@@ -217,8 +211,7 @@ def write_section(ctx: StageContext, brief: Brief, index: int, *, earlier: list[
     agent = AgentSpec(**{**base.model_dump(), "max_tokens": section.ask.max_tokens})
     points = "; ".join(plan_.points)
     others = [f'"{s.heading}"' for i, s in enumerate(brief.sections) if i != index]
-    sources = sources_block(ctx, f"{plan_.heading}. {points}", chunks_wanted(config, index, len(brief.sections)),
-                            earlier)
+    sources = sources_block(ctx, f"{plan_.heading}. {points}", len(brief.sections), earlier)
     values = {"title": brief.title, "thesis": brief.thesis, "heading": plan_.heading, "points": points,
               "others": "the other parts cover " + ", ".join(others) if others else "it is the whole article",
               "facts": facts_line(brief, bool(sources)), "sources": sources,

@@ -125,8 +125,10 @@ def drop_pasted_sources(text: str, titles: Sequence[str]) -> tuple[str, int]:
     if not titles:
         return text, 0
     names = "|".join(re.escape(t.strip()) for t in titles if t.strip())
-    # "[2] Title: ..." as the prompt gave it, or "[Title]: ..." as the model sometimes rewrites it
-    pasted = re.compile(r"^\s*\[\s*(?:\d+\]\s*)?(?:" + names + r")\s*\]?\s*:", re.IGNORECASE)
+    # "[2] Title: ..." as the prompt gave it (or without the colon), or "[Title]: ..." as the model
+    # sometimes rewrites it
+    pasted = re.compile(r"^\s*\[\s*(?:\d+\]\s*(?:" + names + r")(?![\w'’])|(?:" + names + r")\s*\]\s*:)",
+                        re.IGNORECASE)
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
     kept = [p for p in paragraphs if not pasted.match(p)]
     return "\n\n".join(kept), len(paragraphs) - len(kept)

@@ -204,6 +204,10 @@ def find_slow(pattern: re.Pattern[str], sources: Sequence[str], flags: int, *, l
         text = _probe(shape, length).lower() if lowered else _probe(shape, length)
         seconds = _time(pattern, text)
         if seconds > budget_s:
+            # Timed twice more, keeping the fastest: a run the scheduler preempted (a busy machine
+            # loading the pack) is not a slow pattern, and a slow pattern is slow every time.
+            seconds = min(seconds, _time(pattern, text), _time(pattern, text))
+        if seconds > budget_s:
             return SlowPattern(index, text, seconds)
         if (following := _next_length(length, seconds)) <= MAX_LENGTH:
             heapq.heappush(pending, (following, k))
