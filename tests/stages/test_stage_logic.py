@@ -8,7 +8,7 @@ import pytest
 
 from newsroom.outputs import output_paths, slugify
 from newsroom.stages.discover import rank_candidates, weighted_score
-from newsroom.stages.editorial import clean_title, clip, drop_ungrounded_figures, tally, to_brief
+from newsroom.stages.editorial import clean_title, clip, drop_ungrounded_figures, heading_from, tally, to_brief
 from newsroom.stages.generate import assemble, clean_section
 from newsroom.stages.models import Ballot, BriefDraft, Candidate, CandidateDraft, SectionPlan, Source
 from newsroom.stages.quality_gate import decide, sections
@@ -213,6 +213,23 @@ def test_a_heading_that_is_a_field_name_takes_its_first_point() -> None:
                                                    for h in ("The evidence from Seoul", "Sources of funding")])
     assert [s.heading for s in to_brief(kept, "x", "roads", [], 4, 2).sections] == [
         "The evidence from Seoul", "Sources of funding"]
+
+
+def test_a_heading_that_is_a_source_title_or_too_long_a_point_becomes_whole_clauses() -> None:
+    # From the grounded eval at 7263fe0: a section headed with a note's title, and a point cut to
+    # "The tree planting programme in Southport, UK, demonstrates".
+    notes = [Source(id="S1", title="Interview notes: Dr Ines Carvalho, public health consultant", path="h.md",
+                    text="Call-outs doubled.")]
+    point = "The tree planting programme in Southport, UK, demonstrates the positive impact of shade"
+    draft = BriefDraft(title_ideas=["T"], sections=[
+        SectionPlan(heading="Thesis", points=[point]),
+        SectionPlan(heading="Interview notes: Dr Ines Carvalho, public health consultant",
+                    points=["What the doctor saw in the heatwave"]),
+        SectionPlan(heading="Shade", points=["p"])])
+    assert [s.heading for s in to_brief(draft, "x", "trees", notes, 4, 2).sections] == [
+        "The tree planting programme in Southport, UK", "What the doctor saw in the heatwave", "Shade"]
+    assert heading_from("A point without any commas that runs on well past the sixty characters allowed") == (
+        "A point without any commas that runs on well past")  # whole words, no dangling "the"
 
 
 def test_clean_title_drops_labels_and_refuses_template_slots() -> None:

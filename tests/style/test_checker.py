@@ -71,9 +71,9 @@ def test_planted_violations_are_found_in_each_category(category: str) -> None:
     assert 1 - len(missed) / len(texts) >= 0.95, missed
 
 
-@pytest.mark.parametrize("text", PLANTED["meta"][:4])
+@pytest.mark.parametrize("text", PLANTED["meta"][:5])
 def test_what_the_default_model_wrote_about_itself_is_meta(text: str) -> None:
-    # The first four planted meta texts are the grounded eval's own (2026-11-29): each must be caught,
+    # The first five planted meta texts are the grounded eval's own (2026-11-29): each must be caught,
     # not only 95% of the category.
     assert "meta" in categories(text)
 

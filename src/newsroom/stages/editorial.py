@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from newsroom.crews import AgentSpec, run_task
 from newsroom.errors import StageError
@@ -106,12 +107,26 @@ FIELD_HEADINGS = re.compile(r"^(?:thesis|argument|arguments|sources?|evidence|ke
                             r"title|brief|outline|(?:section|part) (?:\d+|one|two|three|four|five))$", re.IGNORECASE)
 
 
-def _distinct_sections(sections: list[SectionPlan], title: str) -> list[SectionPlan]:
+def heading_from(point: str, limit: int = 60) -> str:
+    """A heading made from a section's point: the whole point when it fits, else its longest run of
+    whole clauses (cut at a comma, semicolon or dash) that fits, else whole words."""
+    point = finish_phrase(re.sub(r"\s+", " ", point).strip().rstrip("."))
+    if len(point) <= limit:
+        return point
+    cuts = [m.start() for m in re.finditer(r"\s*[,;:–—]\s", point) if 3 <= m.start() <= limit]
+    if cuts:
+        return finish_phrase(point[:cuts[-1]])
+    return finish_phrase(clip(point, limit).rstrip("…"))
+
+
+def _distinct_sections(sections: list[SectionPlan], title: str,
+                       source_titles: Sequence[str] = ()) -> list[SectionPlan]:
     """Headings finished as phrases; a section whose heading repeats the title or an earlier heading,
-    or is a field name ("Thesis", "Sources"), takes its first point as its heading, or goes when that
-    repeats too."""
+    is a field name ("Thesis", "Sources") or a source's title ("Interview notes: ..."), takes its
+    first point as its heading, or goes when that repeats too."""
     kept: list[SectionPlan] = []
     seen = [words(title)]
+    notes = [words(t) for t in source_titles]
 
     def repeats_seen(text: str) -> bool:
         return any(similarity(words(text), other) >= 0.8 for other in seen)
@@ -122,8 +137,9 @@ def _distinct_sections(sections: list[SectionPlan], title: str) -> list[SectionP
         if len(heading) >= limit and " " in heading:  # the JSON grammar stopped it mid-word: drop the piece
             heading = heading.rsplit(" ", 1)[0]
         heading = finish_phrase(heading.rstrip(".:"))
-        if not heading or repeats_seen(heading) or FIELD_HEADINGS.match(heading):
-            heading = clip(finish_phrase(section.points[0].rstrip(".")), 60).rstrip("…")
+        if (not heading or repeats_seen(heading) or FIELD_HEADINGS.match(heading)
+                or any(similarity(words(heading), note) >= 0.8 for note in notes)):
+            heading = heading_from(section.points[0])
         if heading and not repeats_seen(heading):
             kept.append(section.model_copy(update={"heading": heading}))
             seen.append(words(heading))
@@ -185,7 +201,7 @@ def to_brief(draft: BriefDraft, thesis: str, topic: str, sources: list[Source], 
     ideas = [clean_title(drop_ungrounded_figures(t, sources), "") for t in draft.title_ideas]
     title = next((t for t in ideas if t), fallback)
     facts = grounded_facts(draft.key_facts, sources)
-    sections = _distinct_sections(draft.sections, title)
+    sections = _distinct_sections(draft.sections, title, [s.title for s in sources])
     specific = [s for s in sections if not GENERIC_HEADINGS.match(s.heading.strip())]
     sections = specific if len(specific) >= min_sections else sections
     thesis = drop_ungrounded_figures(first_sentence(thesis), sources) or fallback
