@@ -111,16 +111,26 @@ def facts_line(brief: Brief, has_sources: bool) -> str:
     return NO_FIGURES
 
 
-def reported(chunk: Chunk, others: list[str]) -> bool:
-    """Whether other sections already state the chunk: at least half of its figures, or half of its
-    word trigrams. A small model restates whatever its prompt holds, so a reported chunk is left out."""
-    figures = find_figures(chunk.text)
+def stated_in(others: list[str]) -> Callable[[Chunk], bool]:
+    """Whether other sections already state a chunk: at least half of its figures, or half of its
+    word trigrams. A small model restates whatever its prompt holds, so a stated chunk is left out.
+    The other sections are read once, not once per chunk."""
     stated = [f for body in others for f in find_figures(body)]
-    found = sum(1 for f in figures if any(same_figure(f, g) for g in stated))
-    if figures and 2 * found >= len(figures):
-        return True
-    trigrams = ngram_index([chunk.text], 3)
-    return bool(trigrams) and 2 * len(trigrams & ngram_index(others, 3)) >= len(trigrams)
+    grams = ngram_index(others, 3)
+
+    def stated_chunk(chunk: Chunk) -> bool:
+        figures = find_figures(chunk.text)
+        found = sum(1 for f in figures if any(same_figure(f, g) for g in stated))
+        if figures and 2 * found >= len(figures):
+            return True
+        trigrams = ngram_index([chunk.text], 3)
+        return bool(trigrams) and 2 * len(trigrams & grams) >= len(trigrams)
+
+    return stated_chunk
+
+
+def reported(chunk: Chunk, others: list[str]) -> bool:
+    return stated_in(others)(chunk)
 
 
 def sources_block(ctx: StageContext, query: str, sections: int, others: list[str]) -> str:
@@ -130,7 +140,7 @@ def sources_block(ctx: StageContext, query: str, sections: int, others: list[str
     if ctx.research is None or not ctx.research.sources:
         return ""
     share = min(ctx.flow.generate.source_chunks, math.ceil(len(ctx.research.chunks) / max(sections, 1)))
-    chunks = ctx.research.search(query, share, skip=lambda c: reported(c, others)) or ctx.research.search(query, 1)
+    chunks = ctx.research.search(query, share, skip=stated_in(others)) or ctx.research.search(query, 1)
     return "Sources:\n" + format_chunks(chunks) if chunks else ""
 
 
